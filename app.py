@@ -1,0 +1,138 @@
+"""The FastAPI application: routers, pages, and the one mapping of domain errors to HTTP."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from clearance import api as clearance_api
+from clearance.overview import STATES, counts_by_warehouse
+from clearance.simulator import CustomsSimulator
+from clearance.wiring import ticker, wire
+from kit.errors import Conflict, DomainError, Forbidden, NotFound, Unauthorized, ValidationFailed
+from kit.pages import templates
+from kit.queue import EmbeddedWorker
+from kit.settings import get_settings
+from kit.web import SessionDep
+from warehouses import api as warehouses_api
+
+HTTP_STATUS: dict[type[DomainError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    Forbidden: 403,
+    Unauthorized: 401,
+    ValidationFailed: 422,
+}
+
+
+def _status_of(error: DomainError) -> int:
+    for klass in type(error).__mro__:
+        if klass in HTTP_STATUS:
+            return HTTP_STATUS[klass]
+    return 400
+
+
+async def domain_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, DomainError)
+    body: dict[str, object] = {"code": error.code, "message": error.message, "field": error.field}
+    if isinstance(error, ValidationFailed):
+        body["errors"] = [issue.as_dict() for issue in error.issues]
+    if error.details:
+        body["details"] = error.details
+    return JSONResponse(body, status_code=_status_of(error))
+
+
+async def request_invalid(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    errors = [
+        {
+            "field": ".".join(str(p) for p in e["loc"][1:]) or "body",
+            "code": e["type"],
+            "message": e["msg"],
+        }
+        for e in error.errors()
+    ]
+    first = errors[0] if errors else {"field": "body", "message": "invalid request"}
+    body = {
+        "code": "validation_failed",
+        "message": first["message"],
+        "field": first["field"],
+        "errors": errors,
+    }
+    return JSONResponse(body, status_code=422)
+
+
+class Background:
+    """The embedded default's helpers: a worker thread, the ticker and the customs simulator."""
+
+    def __init__(self) -> None:
+        settings = get_settings()
+        self.worker = EmbeddedWorker() if settings.embedded_queue else None
+        self.ticker = ticker()
+        self.stop_sim = threading.Event()
+        self.sim_thread: threading.Thread | None = None
+        if settings.embedded_simulator:
+            sim = CustomsSimulator(
+                settings.send_dir,
+                settings.receive_dir,
+                delay_s=settings.simulator_delay_s,
+                seed=settings.simulator_seed,
+            )
+            self.sim_thread = threading.Thread(target=sim.run, args=(self.stop_sim,), daemon=True)
+
+    def start(self) -> None:
+        for part in (self.worker, self.ticker, self.sim_thread):
+            if part is not None:
+                part.start()
+
+    def stop(self) -> None:
+        self.stop_sim.set()
+        for part in (self.worker, self.ticker):
+            if part is not None:
+                part.stop()
+
+
+def create_app(*, background: bool = False) -> FastAPI:
+    """The application; `background` also runs the embedded worker, ticker and simulator."""
+    wire()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        helpers = Background() if background else None
+        if helpers:
+            helpers.start()
+        yield
+        if helpers:
+            helpers.stop()
+
+    app = FastAPI(
+        title="Clearway",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Customs clearance and bonded-warehouse logistics for China "
+        "cross-border e-commerce imports (1210 bonded / 9610 direct).",
+    )
+    app.add_exception_handler(DomainError, domain_error)
+    app.add_exception_handler(RequestValidationError, request_invalid)
+    app.include_router(warehouses_api.router)
+    app.include_router(clearance_api.router)
+    _pages(app)
+    return app
+
+
+def _pages(app: FastAPI) -> None:
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def overview(request: Request, session: SessionDep) -> HTMLResponse:
+        rows = counts_by_warehouse(session)
+        return templates.TemplateResponse(
+            request, "overview.html", {"rows": rows, "states": STATES}
+        )
+
+    @app.get("/health", include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok"}

@@ -1,0 +1,153 @@
+"""Assembles the CEB621 inventory of a case from its order, SKUs and warehouse profile."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from lxml import etree
+from sqlmodel import Session, col, select
+
+from clearance.models import ClearanceCase, CustomsMessage
+from declarations.ceb621 import build_ceb621, to_bytes
+from declarations.model import Inventory, InventoryLine, Transfer
+from declarations.validate import Finding, validate
+from kit.errors import DomainError
+from warehouses.models import Merchant, Order, OrderLine, Parcel, Sku, Warehouse
+
+
+class DeclarationInvalid(DomainError):
+    """The built message breaks the XSD; it is never sent."""
+
+
+def new_guid() -> str:
+    return str(uuid.uuid4()).upper()
+
+
+def _line(line: OrderLine, sku: Sku) -> InventoryLine:
+    qty2 = sku.qty2_per_unit * line.qty if sku.qty2_per_unit is not None else None
+    return InventoryLine(
+        gnum=line.gnum,
+        item_record_no=sku.item_record_no,
+        item_no=sku.sku,
+        item_name=sku.gname,
+        gcode=sku.gcode,
+        gname=sku.gname,
+        gmodel=sku.gmodel,
+        bar_code=sku.bar_code,
+        country=sku.origin_country,
+        qty=line.qty,
+        unit=sku.unit,
+        qty1=sku.qty1_per_unit * line.qty,
+        unit1=sku.unit1,
+        qty2=qty2,
+        unit2=sku.unit2,
+        price=line.price,
+        total_price=line.total_price,
+    )
+
+
+def _lines(session: Session, order_id: int) -> tuple[InventoryLine, ...]:
+    query = (
+        select(OrderLine, Sku)
+        .join(Sku, col(Sku.id) == col(OrderLine.sku_id))
+        .where(OrderLine.order_id == order_id)
+        .order_by(col(OrderLine.gnum))
+    )
+    return tuple(_line(line, sku) for line, sku in session.exec(query))
+
+
+def _weights(lines: tuple[InventoryLine, ...], parcel: Parcel) -> tuple[Decimal, Decimal]:
+    net = sum((line.qty1 for line in lines if line.unit1 == "035"), Decimal(0))
+    gross = parcel.weight_kg or parcel.expected_weight_kg
+    net = net if Decimal(0) < net <= gross else gross
+    return gross, net
+
+
+def build_inventory(session: Session, case: ClearanceCase, *, app_type: str = "1") -> Inventory:
+    order = session.get(Order, case.order_id)
+    parcel = session.get(Parcel, case.parcel_id)
+    warehouse = session.get(Warehouse, case.warehouse_id)
+    assert order is not None and parcel is not None and warehouse is not None
+    merchant = session.get(Merchant, order.merchant_id)
+    assert merchant is not None
+    lines = _lines(session, order.id or 0)
+    gross, net = _weights(lines, parcel)
+    now = datetime.now()
+    return Inventory(
+        guid=new_guid(),
+        app_time=now,
+        app_type=app_type,
+        order_no=order.order_no,
+        ebp_code=merchant.ebp_code,
+        ebp_name=merchant.ebp_name,
+        ebc_code=merchant.ebc_code,
+        ebc_name=merchant.ebc_name,
+        logistics_no=parcel.waybill_no,
+        logistics_code=warehouse.logistics_code,
+        logistics_name=warehouse.logistics_name,
+        cop_no=case.cop_no,
+        pre_no=case.pre_no,
+        invt_no=case.invt_no,
+        assure_code=merchant.ebc_code,
+        ems_no=warehouse.ems_no,
+        decl_time=now.date(),
+        customs_code=warehouse.customs_code,
+        port_code=warehouse.port_code,
+        buyer_id_number=order.buyer_id_number,
+        buyer_name=order.buyer_name,
+        buyer_telephone=order.buyer_phone,
+        consignee_address=order.consignee_address,
+        agent_code=warehouse.agent_code,
+        agent_name=warehouse.agent_name,
+        area_code=warehouse.area_code,
+        area_name=warehouse.area_name,
+        traf_mode=warehouse.traf_mode,
+        loct_no=warehouse.loct_no,
+        freight=order.freight,
+        insured_fee=Decimal(0),
+        gross_weight=gross,
+        net_weight=net,
+        lines=lines,
+    )
+
+
+def transfer_for(warehouse: Warehouse) -> Transfer:
+    return Transfer(
+        cop_code=warehouse.cop_code, cop_name=warehouse.cop_name, dxp_id=warehouse.dxp_id
+    )
+
+
+def build_message(session: Session, case: ClearanceCase, *, app_type: str = "1") -> CustomsMessage:
+    """Build, validate and store the CEB621 of a case; invalid XML is refused with findings."""
+    inventory = build_inventory(session, case, app_type=app_type)
+    warehouse = session.get(Warehouse, case.warehouse_id)
+    assert warehouse is not None and case.id is not None
+    root = build_ceb621(inventory, transfer_for(warehouse))
+    findings = validate(root)
+    if findings:
+        raise DeclarationInvalid(
+            "declaration_invalid",
+            _summary(findings),
+            field=findings[0].path,
+            details={"findings": [f.as_dict() for f in findings]},
+        )
+    message = CustomsMessage(
+        case_id=case.id,
+        message_type="CEB621",
+        guid=inventory.guid,
+        app_type=app_type,
+        xml=to_bytes(root).decode(),
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
+def _summary(findings: list[Finding]) -> str:
+    return "; ".join(f"{f.path}: {f.rule}" for f in findings[:3])
+
+
+def pretty(xml: str) -> str:
+    return etree.tostring(etree.fromstring(xml.encode()), pretty_print=True, encoding="unicode")

@@ -1,0 +1,1 @@
+"""Gateways that hand messages to customs and bring receipts back."""

@@ -1,0 +1,69 @@
+"""Tables of the pipeline: clearance cases, customs messages sent, receipts received."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from kit.outbox import utcnow
+
+
+class ClearanceCase(SQLModel, table=True):
+    """One parcel's way through customs: its decision state and the keys customs gave it."""
+
+    __tablename__ = "clearance_cases"
+    __table_args__ = (Index("ix_cases_wh_state", "warehouse_id", "state"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="orders.id", unique=True)
+    parcel_id: int = Field(foreign_key="parcels.id", unique=True)
+    warehouse_id: int = Field(foreign_key="warehouses.id")
+    state: str = Field(max_length=24, index=True)
+    cop_no: str = Field(max_length=20, unique=True)
+    pre_no: str | None = Field(default=None, max_length=18)
+    invt_no: str | None = Field(default=None, max_length=18)
+    last_status: int | None = None
+    last_return_time: str | None = Field(default=None, max_length=17)
+    last_return_info: str | None = Field(default=None, max_length=1000)
+    state_since: datetime = Field(default_factory=utcnow)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CustomsMessage(SQLModel, table=True):
+    """A message built for customs; transport state is kept apart from customs' decision."""
+
+    __tablename__ = "customs_messages"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="clearance_cases.id", index=True)
+    message_type: str = Field(max_length=8)
+    guid: str = Field(max_length=36, unique=True)
+    app_type: str = Field(default="1", max_length=1)
+    xml: str = Field(sa_column=Column(Text, nullable=False))
+    transport_state: str = Field(default="pending", max_length=12, index=True)
+    transport_error: str | None = Field(default=None, max_length=1000)
+    file_name: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+    written_at: datetime | None = None
+
+
+class Receipt(SQLModel, table=True):
+    """A receipt from customs, kept raw; de-duplicated on guid + status + returnTime."""
+
+    __tablename__ = "receipts"
+    __table_args__ = (UniqueConstraint("guid", "return_status", "return_time"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_type: str = Field(max_length=8)
+    guid: str = Field(max_length=36, index=True)
+    cop_no: str | None = Field(default=None, max_length=20, index=True)
+    return_status: int
+    return_time: str = Field(max_length=17)
+    return_info: str = Field(default="", max_length=1000)
+    case_id: int | None = Field(default=None, foreign_key="clearance_cases.id", index=True)
+    outcome: str = Field(max_length=12)
+    file_name: str | None = Field(default=None, max_length=200)
+    raw: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,70 @@
+"""The clearance state machine (DESIGN.md), pure: which transitions are legal, and what a
+customs returnStatus moves a case to."""
+
+from __future__ import annotations
+
+from kit.errors import Conflict
+
+MAIN_PATH = (
+    "received",
+    "matched",
+    "declared",
+    "submitted",
+    "accepted",
+    "cleared",
+    "released",
+    "shipped",
+    "closed",
+)
+REVIEW = ("manual_review", "inspection")
+OFF_PATH = ("rejected", "held", "returned", "cancelled")
+
+# Moves people and the floor make; customs receipts are handled by `state_for_status`.
+MANUAL_MOVES: dict[str, set[str]] = {
+    "received": {"matched", "cancelled"},
+    "matched": {"declared", "cancelled"},
+    "declared": {"submitted", "cancelled", "declared"},
+    "submitted": {"cancelled"},
+    "accepted": {"cancelled"},
+    "rejected": {"declared", "cancelled"},
+    "released": {"shipped", "cancelled", "returned"},
+    "shipped": {"closed"},
+}
+
+
+def state_for_status(status: int) -> str | None:
+    """The case state a CEB622 returnStatus stands for (cbec-facts §3.2), or None for 1."""
+    if status < 0 or status in (4, 100):
+        return "rejected"
+    table = {
+        2: "accepted",
+        3: "accepted",
+        120: "accepted",
+        300: "manual_review",
+        500: "inspection",
+        399: "cleared",
+        800: "released",
+        899: "closed",
+        700: "returned",
+    }
+    if status in table:
+        return table[status]
+    if 501 <= status <= 503 or status == 599:
+        return "held"
+    return None
+
+
+def check_move(current: str, target: str) -> None:
+    """Refuse a manual move the state machine does not allow."""
+    if target not in MANUAL_MOVES.get(current, set()):
+        raise Conflict(
+            "illegal_transition",
+            f"a case that is {current} cannot become {target}",
+            field="state",
+            details={"from": current, "to": target},
+        )
+
+
+def customs_may_move(current: str) -> bool:
+    """Receipts apply once a case was submitted (and while customs still decides)."""
+    return current not in ("received", "matched", "shipped", "closed", "cancelled")

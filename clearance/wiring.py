@@ -1,0 +1,25 @@
+"""Connects the pipeline to the outbox and the ticker; called by every composition root."""
+
+from __future__ import annotations
+
+from clearance.jobs import INGEST
+from kit import outbox
+from kit.queue import Ticker
+from kit.settings import get_settings
+
+
+def wire() -> None:
+    """Subscribe the pipeline's jobs to the events that start them (idempotent)."""
+    outbox.subscribe("parcel.matched", "declare", "clearance.jobs.declare_matched")
+    outbox.subscribe("clearance.declared", "submit", "clearance.jobs.submit_declared")
+    outbox.register_sweeper("clearance.jobs.sweep_clearance")
+
+
+def ticker() -> Ticker:
+    """Periodic work: poll the receive folder, sweep for anything overdue."""
+    settings = get_settings()
+    return (
+        Ticker()
+        .every(settings.receipt_poll_s, "ingest", INGEST)
+        .every(settings.sweep_interval_s, "sweep", outbox.SWEEP)
+    )

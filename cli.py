@@ -1,0 +1,278 @@
+"""The `clearway` command: serve, worker, db, seed-demo, customs-sim, demo, keys."""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from sqlalchemy import func, select
+from sqlmodel import col
+
+from clearance.models import ClearanceCase
+from clearance.simulator import CustomsSimulator
+from clearance.wiring import ticker, wire
+from kit.auth import SYSTEM, ApiKey, Role, create_key, revoke_key
+from kit.db import session_scope
+from kit.errors import DomainError
+from kit.migrate import upgrade
+from kit.queue import QUEUE_NAMES, EmbeddedWorker, get_queue, get_redis
+from kit.settings import get_settings
+from warehouses.demo import demo_order, seed_reference
+from warehouses.demo_floor import run_floor, scan_batch
+from warehouses.intake import create_order
+from warehouses.profiles import WAREHOUSE_CODES
+
+app = typer.Typer(help="Clearway: customs clearance for cross-border e-commerce imports.")
+db_app = typer.Typer(help="Database schema.")
+keys_app = typer.Typer(help="API keys.")
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+console = Console()
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every migration to the configured database."""
+    upgrade()
+    console.print(f"[green]schema up to date[/] at {get_settings().database_url}")
+
+
+@app.command()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    demo_floor: Annotated[bool, typer.Option(help="Scan demo parcels as staff would")] = False,
+) -> None:
+    """Migrate, then serve the API and pages (with the embedded worker when REDIS_URL is unset)."""
+    import uvicorn
+
+    from app import create_app
+
+    upgrade()
+    stop = threading.Event()
+    if demo_floor:
+        threading.Thread(target=run_floor, args=(stop,), daemon=True).start()
+    console.print(f"Clearway on [bold]http://{host}:{port}[/]  (API docs at /docs)")
+    uvicorn.run(create_app(background=True), host=host, port=port, log_level="warning")
+    stop.set()
+
+
+@app.command()
+def worker(
+    queues: Annotated[str, typer.Option(help="Comma-separated queue names")] = ",".join(
+        QUEUE_NAMES
+    ),
+    with_scheduler: Annotated[bool, typer.Option(help="Also fire periodic jobs")] = False,
+    burst: bool = False,
+) -> None:
+    """Run an rq worker against REDIS_URL (any number, on any machine)."""
+    from rq import SimpleWorker
+    from rq.serializers import JSONSerializer
+
+    if get_settings().embedded_queue:
+        raise typer.BadParameter("set CLEARWAY_REDIS_URL; the embedded queue lives inside serve")
+    wire()
+    periodic = ticker().start() if with_scheduler else None
+    names = [name.strip() for name in queues.split(",") if name.strip()]
+    rq_worker = SimpleWorker(
+        [get_queue(n) for n in names], connection=get_redis(), serializer=JSONSerializer
+    )
+    rq_worker.work(burst=burst, logging_level="WARNING")
+    if periodic:
+        periodic.stop()
+
+
+@app.command("customs-sim")
+def customs_sim(delay: float = 0.5, seed: int = 1210) -> None:
+    """Run the customs simulator on the gateway folders until interrupted."""
+    settings = get_settings()
+    sim = CustomsSimulator(settings.send_dir, settings.receive_dir, delay_s=delay, seed=seed)
+    console.print(f"customs simulator: {settings.send_dir} → {settings.receive_dir}")
+    try:
+        sim.run(threading.Event())
+    except KeyboardInterrupt:
+        console.print("stopped")
+
+
+def _create_orders(count: int, warehouses: list[str], run: str, seed: int) -> int:
+    rng = random.Random(seed)
+    made = 0
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("orders", total=count)
+        for index in range(count):
+            data = demo_order(rng, index, warehouses[index % len(warehouses)], run)
+            try:
+                with session_scope() as session:
+                    create_order(session, data, SYSTEM)
+                made += 1
+            except DomainError as exc:
+                console.print(f"[yellow]order {data.order_no} refused:[/] {exc}")
+            progress.advance(task)
+    return made
+
+
+@app.command("seed-demo")
+def seed_demo(orders: int = 50, seed: int = 11) -> None:
+    """Load warehouses, pavilion merchants, SKUs, demo API keys and `orders` orders."""
+    upgrade()
+    with session_scope() as session:
+        seed_reference(session)
+    run = f"D{int(time.time()) % 100000:05d}"
+    made = _create_orders(orders, list(WAREHOUSE_CODES), run, seed)
+    path = _demo_keys()
+    console.print(
+        f"[green]{made} demo orders[/] in {len(WAREHOUSE_CODES)} warehouses; "
+        f"API keys written to {path}"
+    )
+
+
+def _demo_keys() -> Path:
+    path = get_settings().data_dir / "demo-keys.txt"
+    with session_scope() as session:
+        _, admin = create_key(session, label="demo-admin", role=Role.admin)
+        _, staff = create_key(
+            session, label="demo-staff-HZ", role=Role.staff, warehouse_codes=("HZ",)
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"admin {admin}\nstaff-HZ {staff}\n", encoding="utf-8")
+    return path
+
+
+def _states() -> dict[str, int]:
+    with session_scope() as session:
+        rows = session.execute(
+            select(col(ClearanceCase.state), func.count()).group_by(ClearanceCase.state)
+        )
+        return dict(rows.tuples().all())
+
+
+def _wait_released(total: int, timeout: float) -> dict[str, int]:
+    deadline = time.monotonic() + timeout
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("released", total=total)
+        while time.monotonic() < deadline:
+            states = _states()
+            progress.update(task, completed=states.get("released", 0))
+            if states.get("released", 0) >= total:
+                return states
+            time.sleep(0.25)
+    return _states()
+
+
+@app.command()
+def demo(
+    orders: Annotated[int, typer.Option(help="How many orders to run through")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
+    timeout: float = 600.0,
+    simulator: bool = True,
+) -> None:
+    """Run the whole path headless: intake, scan, declare, submit, customs, release."""
+    started = time.monotonic()
+    upgrade()
+    wire()
+    with session_scope() as session:
+        seed_reference(session)
+        before = session.scalar(select(func.count()).select_from(ClearanceCase)) or 0
+    helpers = _start_helpers(simulator)
+    made = _create_orders(orders, list(WAREHOUSE_CODES), f"R{int(time.time()) % 100000:05d}", 7)
+    while scan_batch(500):
+        pass
+    states = _wait_released(before + made, timeout)
+    for stop in helpers:
+        stop()
+    _summary(made, states, time.monotonic() - started, as_json)
+
+
+def _start_helpers(simulator: bool) -> list[typer.models.Callable]:
+    settings = get_settings()
+    stops = []
+    if settings.embedded_queue:
+        worker_thread = EmbeddedWorker().start()
+        stops.append(worker_thread.stop)
+    periodic = ticker().start()
+    stops.append(periodic.stop)
+    if simulator:
+        stop = threading.Event()
+        sim = CustomsSimulator(
+            settings.send_dir,
+            settings.receive_dir,
+            delay_s=settings.simulator_delay_s,
+            seed=settings.simulator_seed,
+        )
+        threading.Thread(target=sim.run, args=(stop, 0.05), daemon=True).start()
+        stops.append(stop.set)
+    return stops
+
+
+def _summary(made: int, states: dict[str, int], seconds: float, as_json: bool) -> None:
+    summary = {"orders": made, "states": states, "seconds": round(seconds, 2)}
+    if as_json:
+        print(json.dumps(summary))
+        return
+    table = Table(title=f"{made} orders in {seconds:.1f} s")
+    table.add_column("state")
+    table.add_column("parcels", justify="right")
+    for state, count in sorted(states.items()):
+        table.add_row(state, str(count))
+    console.print(table)
+
+
+@keys_app.command("create")
+def keys_create(
+    label: str,
+    role: Role,
+    merchant_id: int | None = None,
+    warehouse: Annotated[list[str] | None, typer.Option(help="Warehouse code(s)")] = None,
+) -> None:
+    """Create an API key; the secret is shown once."""
+    with session_scope() as session:
+        key, raw = create_key(
+            session,
+            label=label,
+            role=role,
+            merchant_id=merchant_id,
+            warehouse_codes=tuple(warehouse or ()),
+        )
+    console.print(f"key {key.id} ({role.value}): [bold]{raw}[/]  — store it now; it is not kept")
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (never their secrets)."""
+    table = Table("id", "label", "role", "merchant", "warehouses", "last used", "revoked")
+    with session_scope() as session:
+        for key in session.scalars(select(ApiKey).order_by(col(ApiKey.id))):
+            table.add_row(
+                str(key.id),
+                key.label,
+                key.role,
+                str(key.merchant_id or ""),
+                key.warehouse_codes,
+                str(key.last_used_at or ""),
+                str(key.revoked_at or ""),
+            )
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: int) -> None:
+    """Revoke a key at once."""
+    with session_scope() as session:
+        revoke_key(session, key_id)
+    console.print(f"key {key_id} revoked")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The customs message layer, pure: typed inputs, lxml builders, XSDs, receipt parsers, rules."""

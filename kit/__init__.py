@@ -1,0 +1,1 @@
+"""Plumbing shared by every Clearway package: settings, database, queue, outbox, errors, XML."""

@@ -1,0 +1,69 @@
+"""Domain errors: a machine code, a message a person can act on, and the field path at fault.
+
+DomainError
+ ├── NotFound          (the thing does not exist, or is not yours to see)
+ ├── Conflict          (the request clashes with the current state)
+ ├── Forbidden         (you are known but may not do this)
+ ├── Unauthorized      (no valid credentials)
+ └── ValidationFailed  (one or more fields are wrong; carries every issue)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+
+
+@dataclass(frozen=True)
+class FieldIssue:
+    """One thing wrong with one field of the input."""
+
+    field: str
+    code: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "code": self.code, "message": self.message}
+
+
+@dataclass
+class DomainError(Exception):
+    """Base of every error Clearway raises on purpose; `app.py` maps it to HTTP once."""
+
+    code: str
+    message: str
+    field: str | None = None
+    details: dict[str, object] = dc_field(default_factory=dict)
+
+    def __str__(self) -> str:
+        where = f" ({self.field})" if self.field else ""
+        return f"{self.code}: {self.message}{where}"
+
+
+class NotFound(DomainError):
+    """The thing does not exist, or the caller may not know it exists."""
+
+
+class Conflict(DomainError):
+    """The request clashes with the current state (duplicate, illegal transition)."""
+
+
+class Forbidden(DomainError):
+    """The caller is known but may not do this."""
+
+
+class Unauthorized(DomainError):
+    """No valid credentials were presented."""
+
+
+class ValidationFailed(DomainError):
+    """The input is wrong; `issues` lists every field at fault."""
+
+    def __init__(self, issues: list[FieldIssue], code: str = "validation_failed") -> None:
+        first = issues[0]
+        super().__init__(code=code, message=first.message, field=first.field)
+        self.issues = issues
+
+    @classmethod
+    def one(cls, field: str, code: str, message: str) -> ValidationFailed:
+        return cls([FieldIssue(field, code, message)])

@@ -1,0 +1,69 @@
+"""Runtime settings, read from CLEARWAY_* environment variables (pydantic-settings)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob Clearway reads; the defaults are the embedded, single-laptop mode."""
+
+    model_config = SettingsConfigDict(env_prefix="CLEARWAY_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    redis_url: str | None = None
+    queue_prefix: str = "clearway"
+    gateway_send_dir: Path | None = None
+    gateway_receive_dir: Path | None = None
+    warehouse_profiles: Path | None = None
+    embedded_simulator: bool = True
+    simulator_delay_s: float = 0.5
+    simulator_seed: int = 1210
+    receipt_poll_s: float = 1.0
+    sweep_interval_s: float = 15.0
+    relay_grace_s: float = 10.0
+    weight_tolerance: float = Field(default=0.10, ge=0, le=1)
+    secret_key: str = "dev-only-secret-change-me"
+
+    @model_validator(mode="after")
+    def _derive_paths(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'clearway.db').as_posix()}"
+        if self.gateway_send_dir is None:
+            self.gateway_send_dir = self.data_dir / "exchange" / "send"
+        if self.gateway_receive_dir is None:
+            self.gateway_receive_dir = self.data_dir / "exchange" / "receive"
+        return self
+
+    @property
+    def send_dir(self) -> Path:
+        assert self.gateway_send_dir is not None
+        return self.gateway_send_dir
+
+    @property
+    def receive_dir(self) -> Path:
+        assert self.gateway_receive_dir is not None
+        return self.gateway_receive_dir
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.data_dir / "archive"
+
+    @property
+    def embedded_queue(self) -> bool:
+        return not self.redis_url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings; tests call `get_settings.cache_clear()` after changing env."""
+    return Settings()

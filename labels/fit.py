@@ -1,0 +1,131 @@
+"""Wrap-or-shrink text fitting against the label font's real advance widths."""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from itertools import accumulate
+
+from labels.fonts import LabelFont
+
+PT_PER_MM = 72.0 / 25.4
+LEADING = 1.15
+SIZE_STEP_PT = 0.25
+ELLIPSIS = "…"
+# Closing punctuation must not start a line (the usual Chinese kinsoku rule).
+_NO_LINE_START = frozenset("，。、；：？！）」』】》〉”’,.;:?!)]}%")
+
+# (font size in pt, lines, line widths in pt)
+Fitted = tuple[float, tuple[str, ...], tuple[float, ...]]
+
+
+def block_height_pt(size_pt: float, n_lines: int, font: LabelFont) -> float:
+    """Height of ``n_lines`` of text: one em box plus the leading of each further line."""
+    return size_pt * (font.ascent - font.descent) + (n_lines - 1) * size_pt * LEADING
+
+
+def max_lines(size_pt: float, height_pt: float, font: LabelFont) -> int:
+    em = size_pt * (font.ascent - font.descent)
+    if em > height_pt:
+        return 0
+    return 1 + int((height_pt - em) / (size_pt * LEADING) + 1e-9)
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+def _line_end(text: str, cum: list[float], start: int, limit: float) -> int:
+    """End index of the line starting at ``start``; avoids splitting ASCII words when it can."""
+    end = bisect_right(cum, cum[start] + limit, lo=start + 1) - 1
+    if end <= start:
+        return start + 1
+    if end < len(text) and text[end] in _NO_LINE_START:
+        k = end
+        while k - 1 > start and text[k] in _NO_LINE_START:
+            k -= 1
+        return k if text[k] not in _NO_LINE_START else end
+    if end < len(text) and _is_word(text[end - 1]) and _is_word(text[end]):
+        k = end - 1
+        while k > start and _is_word(text[k - 1]):
+            k -= 1
+        if k > start:
+            return k
+    return end
+
+
+def wrap(text: str, cum: list[float], limit: float, most: int) -> list[str] | None:
+    """Greedy wrap with ``limit`` in 1/1000 em; None if more than ``most`` lines are needed."""
+    lines: list[str] = []
+    start, n = 0, len(text)
+    while start < n:
+        if len(lines) == most:
+            return None
+        end = _line_end(text, cum, start, limit)
+        lines.append(text[start:end].rstrip())
+        start = end
+        while start < n and text[start] == " ":
+            start += 1
+    return lines
+
+
+def _sizes(max_pt: float, min_pt: float, first_pt: float) -> list[float]:
+    top = min(max_pt, max(min_pt, math.floor(first_pt / SIZE_STEP_PT) * SIZE_STEP_PT))
+    count = int(round((top - min_pt) / SIZE_STEP_PT)) + 1
+    return [top - i * SIZE_STEP_PT for i in range(count)]
+
+
+def truncate(text: str, size_pt: float, width_pt: float, font: LabelFont) -> str:
+    """Cut ``text`` so that it plus an ellipsis fits ``width_pt`` (unless it fits as is)."""
+    if font.width_pt(text, size_pt) <= width_pt:
+        return text
+    return _cut(text, size_pt, width_pt, font)
+
+
+def _cut(text: str, size_pt: float, width_pt: float, font: LabelFont) -> str:
+    budget = width_pt * 1000.0 / size_pt - font.widths[ELLIPSIS]
+    cum = list(accumulate(map(font.widths.__getitem__, text)))
+    return text[: bisect_right(cum, budget)].rstrip() + ELLIPSIS
+
+
+def fit_line(
+    text: str, w_pt: float, h_pt: float, span: tuple[float, float], font: LabelFont
+) -> Fitted:
+    """One line, shrunk to fit (down to ``span[1]``), then truncated with an ellipsis."""
+    max_pt, min_pt = span
+    units = sum(map(font.widths.__getitem__, text)) or 1.0
+    size = min(max_pt, w_pt * 1000.0 / units, h_pt / (font.ascent - font.descent))
+    size = max(min_pt, math.floor(size / SIZE_STEP_PT) * SIZE_STEP_PT)
+    width = units * size / 1000.0
+    if width <= w_pt:
+        return size, (text,), (width,)
+    line = _cut(text, size, w_pt, font)
+    return size, (line,), (font.width_pt(line, size),)
+
+
+def fit_block(
+    text: str, w_pt: float, h_pt: float, span: tuple[float, float], font: LabelFont
+) -> Fitted:
+    """Wrap first, shrink while it still does not fit; truncate the last line as a last resort."""
+    max_pt, min_pt = span
+    cum = [0.0, *accumulate(map(font.widths.__getitem__, text))]
+    area_pt = math.sqrt(w_pt * h_pt * 1000.0 / (max(cum[-1], 1.0) * LEADING))
+    for size in _sizes(max_pt, min_pt, area_pt):
+        lines = wrap(text, cum, w_pt * 1000.0 / size, max_lines(size, h_pt, font))
+        if lines is not None:
+            return _fitted(size, lines, font)
+    return _fitted(min_pt, _overflowing(text, cum, w_pt, h_pt, min_pt, font), font)
+
+
+def _fitted(size: float, lines: list[str], font: LabelFont) -> Fitted:
+    return size, tuple(lines), tuple(font.width_pt(ln, size) for ln in lines)
+
+
+def _overflowing(
+    text: str, cum: list[float], w_pt: float, h_pt: float, size: float, font: LabelFont
+) -> list[str]:
+    most = max(1, max_lines(size, h_pt, font))
+    lines = wrap(text, cum, w_pt * 1000.0 / size, 10**9) or [""]
+    kept = lines[:most]
+    kept[-1] = truncate(kept[-1] + ELLIPSIS, size, w_pt, font)
+    return kept

@@ -1,0 +1,105 @@
+"""Locates, registers (once) and measures the CJK TrueType font used by every back end."""
+
+from __future__ import annotations
+
+import os
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+
+DEFAULT_FONT_PATH = "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"
+FONT_ENV = "CLEARWAY_LABEL_FONT"
+FONT_PACKAGE = "fonts-wqy-zenhei"
+
+
+class LabelFontError(RuntimeError):
+    """The CJK label font is missing or unreadable."""
+
+
+class _Widths(dict[str, float]):
+    """Per-character advance widths in 1/1000 em, filled lazily from the font."""
+
+    def __init__(self, font: TTFont) -> None:
+        super().__init__()
+        self._font = font
+
+    def __missing__(self, ch: str) -> float:
+        width = float(self._font.stringWidth(ch, 1000))
+        self[ch] = width
+        return width
+
+
+@dataclass(frozen=True, eq=False)
+class LabelFont:
+    """A registered font plus the metrics the layout needs."""
+
+    name: str
+    path: str
+    font: TTFont
+    widths: _Widths
+    ascent: float
+    descent: float
+    covered: frozenset[str]
+
+    def width_pt(self, text: str, size_pt: float) -> float:
+        """Advance width of ``text`` at ``size_pt`` in points."""
+        return sum(map(self.widths.__getitem__, text)) * size_pt / 1000.0
+
+    def covers(self, ch: str) -> bool:
+        return ch in self.covered
+
+
+def font_path() -> str:
+    """The configured font path: $CLEARWAY_LABEL_FONT or the Debian default."""
+    return os.environ.get(FONT_ENV) or DEFAULT_FONT_PATH
+
+
+def label_font() -> LabelFont:
+    """The registered label font for the configured path (parsed once per path)."""
+    return _load(font_path())
+
+
+@lru_cache(maxsize=4)
+def _load(path: str) -> LabelFont:
+    if not Path(path).is_file():
+        raise LabelFontError(
+            f"label font {path!r} not found: install the Debian package {FONT_PACKAGE} "
+            f"or point ${FONT_ENV} at a TrueType/TTC font with CJK glyphs"
+        )
+    name = f"ClearwayCJK-{abs(hash(path)) % 10**8}"
+    try:
+        font = TTFont(name, path, subfontIndex=0)
+    except Exception as exc:  # reportlab raises several unrelated types for bad files
+        raise LabelFontError(f"cannot load label font {path!r}: {exc}") from exc
+    pdfmetrics.registerFont(font)
+    face = font.face
+    return LabelFont(
+        name=name,
+        path=path,
+        font=font,
+        widths=_Widths(font),
+        ascent=float(face.ascent) / 1000.0,
+        descent=float(face.descent) / 1000.0,
+        covered=frozenset(map(chr, face.charToGlyph)),
+    )
+
+
+_DROP_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Mn", "Me", "Sk", "So"})
+
+
+def clean_text(text: str, font: LabelFont) -> str:
+    """Make ``text`` printable: whitespace collapsed, emoji dropped, other missing glyphs as '?'."""
+    text = " ".join(text.split())
+    if font.covered.issuperset(text):
+        return text
+    out = []
+    for ch in text:
+        if font.covers(ch):
+            out.append(ch)
+        elif unicodedata.category(ch) not in _DROP_CATEGORIES:
+            out.append("?")
+    return " ".join("".join(out).split())

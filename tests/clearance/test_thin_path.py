@@ -1,0 +1,147 @@
+"""The walking skeleton end to end: order → scan → CEB621 → customs → released → label."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from lxml import etree
+
+from app import create_app
+from clearance.simulator import CustomsSimulator
+from clearance.wiring import ticker
+from declarations.validate import validate
+from kit.queue import EmbeddedWorker
+from kit.settings import get_settings
+from tests.conftest import Stack, make_stack
+from tests.factories import api_key, auth, order_payload
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def embedded(request, monkeypatch, tmp_path) -> Iterator[Stack]:
+    yield from make_stack(request, monkeypatch, tmp_path, "sqlite", redis=False)
+
+
+@pytest.fixture
+def sqlite_redis(request, monkeypatch, tmp_path) -> Iterator[Stack]:
+    yield from make_stack(request, monkeypatch, tmp_path, "sqlite", redis=True)
+
+
+@pytest.fixture
+def production(request, monkeypatch, tmp_path) -> Iterator[Stack]:
+    yield from make_stack(request, monkeypatch, tmp_path, "postgresql", redis=True)
+
+
+class Customs:
+    """The simulator on its own thread, as `serve` runs it."""
+
+    def __init__(self) -> None:
+        settings = get_settings()
+        self.sim = CustomsSimulator(settings.send_dir, settings.receive_dir, delay_s=0.05)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.sim.run, args=(self.stop, 0.02), daemon=True)
+
+    def __enter__(self) -> Customs:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join(5)
+
+
+def _wait_for_state(client: TestClient, order_no: str, key: str, state: str) -> dict:
+    deadline = time.monotonic() + 60
+    shipment: dict = {}
+    while time.monotonic() < deadline:
+        shipment = client.get(f"/api/v1/shipments/{order_no}", headers=auth(key)).json()
+        if shipment.get("state") == state:
+            return shipment
+        time.sleep(0.1)
+    raise AssertionError(f"{order_no} stuck in {shipment.get('state')}: {shipment}")
+
+
+def _archived(kind: str) -> list[Path]:
+    return sorted((get_settings().archive_dir / kind).rglob("*.xml"))
+
+
+def run_thin_path(client: TestClient) -> None:
+    key = api_key()
+    order = order_payload(1, "HZ")
+    created = client.post("/api/v1/orders", json=order, headers=auth(key))
+    assert created.status_code == 201, created.text
+    scan = client.post(
+        "/api/v1/scans",
+        headers=auth(key),
+        json={"warehouse": "HZ", "station": "in-1", "code": order["tracking_no"]},
+    )
+    assert scan.json()["outcome"] == "matched"
+    shipment = _wait_for_state(client, order["order_no"], key, "released")
+    topics = [event["topic"] for event in shipment["timeline"]]
+    assert topics[:5] == [
+        "order.received",
+        "parcel.matched",
+        "clearance.declared",
+        "clearance.submitted",
+        "clearance.accepted",
+    ]
+    assert topics[-1] == "clearance.released"
+    assert shipment["customs"]["invt_no"].startswith("2928")
+    sent = _archived("sent")
+    assert len(sent) == 1 and validate(etree.parse(str(sent[0])).getroot()) == []
+    statuses = sorted(p.name.split("_")[-1] for p in _archived("received"))
+    assert len(statuses) == 4
+    label = client.get(f"/api/v1/shipments/{order['order_no']}/label.pdf", headers=auth(key))
+    assert label.status_code == 200 and label.content.startswith(b"%PDF")
+    assert b"/MediaBox [ 0 0 283.4646 425.1969 ]" in label.content
+
+
+def test_thin_path_embedded(embedded: Stack) -> None:
+    with Customs(), TestClient(create_app(background=True)) as client:
+        run_thin_path(client)
+
+
+def test_thin_path_sqlite_with_real_redis(sqlite_redis: Stack) -> None:
+    worker = EmbeddedWorker().start()  # with REDIS_URL set, serve leaves jobs to workers
+    try:
+        with Customs(), TestClient(create_app(background=True)) as client:
+            run_thin_path(client)
+    finally:
+        worker.stop()
+
+
+def _worker_processes(count: int) -> list[subprocess.Popen[bytes]]:
+    env = {**os.environ}
+    command = [sys.executable, "-m", "cli", "worker"]
+    procs = [subprocess.Popen([*command, "--with-scheduler"], cwd=ROOT, env=env)]
+    procs += [subprocess.Popen(command, cwd=ROOT, env=env) for _ in range(count - 1)]
+    return procs
+
+
+@pytest.mark.production
+def test_thin_path_production_with_worker_processes(production: Stack) -> None:
+    workers = _worker_processes(2)
+    try:
+        with Customs(), TestClient(create_app(background=False)) as client:
+            run_thin_path(client)
+    finally:
+        for proc in workers:
+            proc.terminate()
+        for proc in workers:
+            proc.wait(20)
+
+
+def test_ticker_is_wired() -> None:
+    assert {func for _, _, func in ticker().tasks} == {
+        "clearance.jobs.ingest_receipts",
+        "kit.outbox.sweep",
+    }

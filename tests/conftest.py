@@ -1,0 +1,130 @@
+"""Test set-ups: SQLite and PostgreSQL databases, the embedded queue or a real Redis."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlmodel import SQLModel
+
+import clearance.models  # noqa: F401  (registers tables)
+import kit.auth  # noqa: F401
+import warehouses.models  # noqa: F401
+from kit import queue
+from kit.db import dispose_engines, get_engine, session_scope
+from kit.migrate import upgrade
+from kit.settings import get_settings
+from warehouses.demo import seed_reference
+
+PG_ADMIN = os.environ.get("CLEARWAY_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("CLEARWAY_TEST_REDIS", "redis://127.0.0.1:6379/0")
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+@dataclass
+class Stack:
+    """One configured set-up: database URL, Redis (or embedded), and the data folder."""
+
+    backend: str
+    database_url: str
+    redis_url: str | None
+    data_dir: Path
+    prefix: str
+
+
+def _pg_database(name: str) -> str:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _drop_pg(name: str) -> None:
+    dispose_engines()
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def database_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A migrated SQLite file and a migrated PostgreSQL database for this test process."""
+    name = f"clearway_test_{WORKER}_{uuid.uuid4().hex[:8]}"
+    sqlite = f"sqlite:///{tmp_path_factory.mktemp('db') / 'clearway.db'}"
+    urls = {"sqlite": sqlite, "postgresql": _pg_database(name)}
+    for url in urls.values():
+        upgrade(url)
+    yield urls
+    _drop_pg(name)
+
+
+def _configure(monkeypatch: pytest.MonkeyPatch, stack: Stack) -> None:
+    values = {
+        "DATABASE_URL": stack.database_url,
+        "DATA_DIR": str(stack.data_dir),
+        "QUEUE_PREFIX": stack.prefix,
+        "SIMULATOR_DELAY_S": "0.05",
+        "RECEIPT_POLL_S": "0.1",
+        "RELAY_GRACE_S": "2",
+    }
+    for key, value in values.items():
+        monkeypatch.setenv(f"CLEARWAY_{key}", value)
+    if stack.redis_url:
+        monkeypatch.setenv("CLEARWAY_REDIS_URL", stack.redis_url)
+    else:
+        monkeypatch.delenv("CLEARWAY_REDIS_URL", raising=False)
+    get_settings.cache_clear()
+    dispose_engines()
+    queue.reset_connections()
+
+
+def _wipe(url: str) -> None:
+    engine = get_engine(url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(SQLModel.metadata.sorted_tables):
+                conn.execute(table.delete())
+
+
+def _wipe_redis(prefix: str) -> None:
+    redis = queue.get_redis()
+    for key in redis.scan_iter(f"*{prefix}*"):
+        redis.delete(key)
+
+
+def make_stack(
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    backend: str,
+    redis: bool,
+) -> Iterator[Stack]:
+    urls = request.getfixturevalue("database_urls")
+    prefix = f"cwtest-{uuid.uuid4().hex[:10]}"
+    stack = Stack(backend, urls[backend], REDIS_URL if redis else None, tmp_path / "data", prefix)
+    _configure(monkeypatch, stack)
+    _wipe(stack.database_url)
+    with session_scope() as session:
+        seed_reference(session)
+    yield stack
+    if redis:
+        _wipe_redis(prefix)
+    dispose_engines()
+    queue.reset_connections()
+    get_settings.cache_clear()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def stack(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[Stack]:
+    """Seeded reference data on SQLite and on PostgreSQL, with the embedded queue."""
+    yield from make_stack(request, monkeypatch, tmp_path, request.param, redis=False)

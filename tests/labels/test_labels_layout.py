@@ -1,0 +1,96 @@
+"""Shared layout: text fitting never overflows, masking, cleaning, font configuration."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from conftest import LONG_ADDRESS, make_label
+
+from labels import LABEL_76x130, LABEL_100x150, LabelData, LabelSize
+from labels.fit import ELLIPSIS, PT_PER_MM, fit_block
+from labels.fonts import FONT_ENV, LabelFontError, clean_text, label_font
+from labels.layout import bind, block_fits, field_texts, layout_for, place_lines
+from labels.model import mask_phone
+
+SIZES = [LABEL_100x150, LABEL_76x130]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_every_block_of_a_hostile_label_fits(hostile_label: LabelData, size: LabelSize) -> None:
+    font = label_font()
+    bound = bind(hostile_label, layout_for(size), font)
+    address = next(b for b in bound.blocks if b.slot.field == "address")
+    assert len(address.lines) > 3
+    assert "".join(address.lines).replace(" ", "").startswith("^XZ~JA北京市新疆")
+    assert all(block_fits(b, font) for b in bound.blocks)
+    assert all(block_fits(b, font) for b in bound.layout.captions)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_lines_stay_inside_their_box(hostile_label: LabelData, size: LabelSize) -> None:
+    font = label_font()
+    for block in bind(hostile_label, layout_for(size), font).blocks:
+        box = block.slot.box
+        for _line, x, base in place_lines(block, font):
+            assert box.x - 1e-6 <= x
+            assert base - block.size_pt * font.ascent >= box.y * PT_PER_MM - 1e-6
+            assert base - block.size_pt * font.descent <= (box.y + box.h) * PT_PER_MM + 1e-6
+
+
+def test_long_address_shrinks_but_stays_complete() -> None:
+    font = label_font()
+    size, lines, _ = fit_block(LONG_ADDRESS, 240.0, 60.0, (13.0, 4.0), font)
+    assert 4.0 <= size < 13.0
+    assert "".join(lines) == LONG_ADDRESS
+
+
+def test_impossible_text_is_truncated_with_ellipsis() -> None:
+    font = label_font()
+    size, lines, widths = fit_block(LONG_ADDRESS * 5, 100.0, 20.0, (12.0, 6.0), font)
+    assert size == 6.0
+    assert lines[-1].endswith(ELLIPSIS)
+    assert max(widths) <= 100.0
+
+
+def test_closing_punctuation_never_starts_a_line() -> None:
+    font = label_font()
+    text = "广东省广州市天河区珠江新城华夏路十号富力中心写字楼（前台代收）。谢谢，再见！" * 3
+    _, lines, _ = fit_block(text, 150.0, 200.0, (12.0, 12.0), font)
+    assert len(lines) > 1
+    assert not any(line[0] in "，。）！" for line in lines[1:])
+
+
+def test_ascii_words_are_not_split_when_avoidable() -> None:
+    font = label_font()
+    _, lines, _ = fit_block("Room 2301 Tower B " * 6, 120.0, 200.0, (10.0, 10.0), font)
+    assert all(not line.endswith(("Roo", "Towe", "230")) for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("raw", "masked"),
+    [("13812345678", "138****5678"), ("+86 138-1234-5678", "138****5678"), ("12345", "*2345")],
+)
+def test_mask_phone(raw: str, masked: str) -> None:
+    assert mask_phone(raw) == masked
+
+
+def test_field_texts_show_masked_phone_and_pending_inventory() -> None:
+    texts = field_texts(make_label(invt_no=None, weight_kg=Decimal("2.500"), parcel_index=2))
+    assert "138****5678" in texts["consignee"]
+    assert "13812345678" not in " ".join(texts.values())
+    assert texts["invt"] == "清单号 未生成"
+    assert texts["weight"].startswith("重量 2.5kg")
+    assert texts["parcel"] == "2/2"
+
+
+def test_clean_text_drops_emoji_and_marks_missing_glyphs() -> None:
+    font = label_font()
+    assert clean_text("张 三\n\t😀🏠 ok", font) == "张 三 ok"
+    assert clean_text("𠮷野家", font) == "?野家"
+
+
+def test_missing_font_names_the_debian_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(FONT_ENV, "/nonexistent/font.ttc")
+    with pytest.raises(LabelFontError, match="fonts-wqy-zenhei"):
+        label_font()

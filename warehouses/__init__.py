@@ -1,0 +1,1 @@
+"""The warehouse floor: bonded warehouses and profiles, SKUs, orders, parcels, scans, the gate."""
