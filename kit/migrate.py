@@ -20,8 +20,8 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 def upgrade(url: str | None = None) -> None:
-    """Bring the database to the newest schema."""
-    command.upgrade(alembic_config(url), "head")
+    """Bring the database to the newest schema: every branch head, one per package."""
+    command.upgrade(alembic_config(url), "heads")
 
 
 def revision(message: str) -> None:

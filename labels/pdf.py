@@ -107,12 +107,13 @@ def _draw_static(canvas: Canvas, layout: Layout, font: LabelFont) -> None:
     canvas.endForm()
 
 
-def _draw_label(page: _Page, bound: BoundLabel) -> None:
+def _draw_label(page: _Page, bound: BoundLabel, symbols: bool) -> None:
     page.c.doForm(_STATIC_FORM)
     for block in bound.blocks:
         page.text(block)
-    page.barcode(bound.layout.barcode, bound.waybill)
-    page.qr(bound.layout.qr, bound.qr_payload)
+    if symbols:
+        page.barcode(bound.layout.barcode, bound.waybill)
+        page.qr(bound.layout.qr, bound.qr_payload)
     page.c.showPage()
 
 
@@ -122,6 +123,17 @@ def render_pdf(
     progress: Progress | None = None,
 ) -> bytes:
     """Render ``labels`` as one PDF, one page of exactly ``size`` per label."""
+    return draw_pdf(labels, size, progress)
+
+
+def draw_pdf(
+    labels: Sequence[LabelData],
+    size: LabelSize,
+    progress: Progress | None = None,
+    *,
+    symbols: bool = True,
+) -> bytes:
+    """``render_pdf`` on one canvas; ``symbols=False`` leaves out both barcodes (bench floor)."""
     font = label_font()
     layout = layout_for(size, font)
     buf = io.BytesIO()
@@ -133,7 +145,7 @@ def render_pdf(
     _draw_static(canvas, layout, font)
     page = _Page(canvas, layout, font)
     for i, label in enumerate(labels, 1):
-        _draw_label(page, bind(label, layout, font))
+        _draw_label(page, bind(label, layout, font), symbols)
         if progress:
             progress(i, len(labels))
     canvas.save()
