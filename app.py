@@ -8,12 +8,16 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from clearance import api as clearance_api
+from clearance import pages as clearance_pages
+from clearance.metrics import exposition
 from clearance.overview import STATES, counts_by_warehouse
 from clearance.simulator import CustomsSimulator
 from clearance.wiring import ticker, wire
+from kit import api as kit_api
+from kit import login
 from kit.errors import Conflict, DomainError, Forbidden, NotFound, Unauthorized, ValidationFailed
 from kit.pages import templates
 from kit.queue import EmbeddedWorker
@@ -121,6 +125,9 @@ def create_app(*, background: bool = False) -> FastAPI:
     app.add_exception_handler(RequestValidationError, request_invalid)
     app.include_router(warehouses_api.router)
     app.include_router(clearance_api.router)
+    app.include_router(login.router)
+    app.include_router(clearance_pages.router)
+    kit_api.install(app)
     _pages(app)
     return app
 
@@ -132,6 +139,10 @@ def _pages(app: FastAPI) -> None:
         return templates.TemplateResponse(
             request, "overview.html", {"rows": rows, "states": STATES}
         )
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        return Response(exposition(), media_type="text/plain; version=0.0.4")
 
     @app.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:

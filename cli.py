@@ -22,12 +22,14 @@ from clearance.wiring import ticker, wire
 from kit.auth import SYSTEM, ApiKey, Role, create_key, revoke_key
 from kit.db import session_scope
 from kit.errors import DomainError
+from kit.identity_cli import demo_identities, users_app
 from kit.migrate import upgrade
 from kit.queue import QUEUE_NAMES, EmbeddedWorker, get_queue, get_redis
 from kit.settings import get_settings
-from warehouses.demo import demo_order, seed_reference
+from warehouses.demo import MERCHANTS, demo_order, seed_reference
 from warehouses.demo_floor import run_floor, scan_batch
 from warehouses.intake import create_order
+from warehouses.models import Merchant
 from warehouses.profiles import WAREHOUSE_CODES
 
 app = typer.Typer(help="Clearway: customs clearance for cross-border e-commerce imports.")
@@ -35,6 +37,7 @@ db_app = typer.Typer(help="Database schema.")
 keys_app = typer.Typer(help="API keys.")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
+app.add_typer(users_app, name="users")
 console = Console()
 
 
@@ -141,8 +144,12 @@ def _demo_keys() -> Path:
         _, staff = create_key(
             session, label="demo-staff-HZ", role=Role.staff, warehouse_codes=("HZ",)
         )
+        merchant = session.scalars(select(Merchant).where(Merchant.code == MERCHANTS[0][0])).one()
+    extra = demo_identities(merchant.id or 0, merchant.code)
+    lines = [f"admin {admin}", f"staff-HZ {staff}", *(f"{name} {value}" for name, value in extra)]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"admin {admin}\nstaff-HZ {staff}\n", encoding="utf-8")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    console.print("Demo keys and page logins (also in the file):", *lines, sep="\n  ")
     return path
 
 

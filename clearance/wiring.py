@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from clearance import webhooks
 from clearance.jobs import INGEST
 from kit import outbox
 from kit.queue import Ticker
@@ -10,6 +11,7 @@ from kit.settings import get_settings
 
 def wire() -> None:
     """Subscribe the pipeline's jobs to the events that start them (idempotent)."""
+    webhooks.subscribe()
     outbox.subscribe("parcel.matched", "declare", "clearance.jobs.declare_matched")
     outbox.subscribe("clearance.declared", "submit", "clearance.jobs.submit_declared")
     outbox.register_sweeper("clearance.jobs.sweep_clearance")

@@ -1,4 +1,5 @@
-"""API keys and roles: keys are shown once, stored as a SHA-256 digest, and scoped by role."""
+"""Identity: API keys (shown once, stored as a SHA-256 digest), users with argon2id passwords,
+signed session cookies with CSRF tokens, and the roles that scope every caller."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlmodel import Field, Session, SQLModel, select
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlmodel import Field, Session, SQLModel, col, select
 
-from kit.errors import Forbidden, NotFound, Unauthorized
+from kit.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from kit.outbox import utcnow
+from kit.settings import get_settings
 
 KEY_PREFIX = "cw_"
 
@@ -49,6 +54,7 @@ class Principal:
     role: Role
     merchant_id: int | None = None
     warehouse_codes: frozenset[str] = frozenset()
+    user_id: int | None = None
 
     @property
     def actor(self) -> str:
@@ -102,7 +108,7 @@ def authenticate(session: Session, raw: str) -> Principal:
     parts = raw.split("_")
     if len(parts) < 3 or not raw.startswith(KEY_PREFIX):
         raise Unauthorized("invalid_api_key", "the API key is malformed")
-    key = session.exec(select(ApiKey).where(ApiKey.lookup == parts[1])).first()
+    key = session.exec(select(ApiKey).where(col(ApiKey.lookup) == parts[1])).first()
     if key is None or key.revoked_at is not None:
         raise Unauthorized("invalid_api_key", "the API key is unknown or revoked")
     if not secrets.compare_digest(key.digest, _digest(raw)):
@@ -122,3 +128,179 @@ def revoke_key(session: Session, key_id: int) -> ApiKey:
         raise NotFound("api_key_not_found", f"no API key with id {key_id}", field="key_id")
     key.revoked_at = key.revoked_at or utcnow()
     return key
+
+
+def list_keys(session: Session) -> list[ApiKey]:
+    return list(session.exec(select(ApiKey).order_by(col(ApiKey.id))))
+
+
+def key_principal(session: Session, key_id: int) -> Principal:
+    """The principal of a key a session cookie refers to, if the key still works."""
+    key = session.get(ApiKey, key_id)
+    if key is None or key.revoked_at is not None:
+        raise Unauthorized("session_expired", "the key behind this session was revoked")
+    return principal_of(key)
+
+
+class User(SQLModel, table=True):
+    """A person who logs into the pages with a password (argon2id), scoped like a key."""
+
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=60, unique=True)
+    password_hash: str = Field(max_length=200)
+    role: str = Field(max_length=16)
+    merchant_id: int | None = None
+    warehouse_codes: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_login_at: datetime | None = None
+    disabled_at: datetime | None = None
+
+
+_hasher = PasswordHasher()
+# A hash to verify against when the user is unknown, so timing does not reveal which names exist.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+MIN_PASSWORD = 10
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: Role,
+    merchant_id: int | None = None,
+    warehouse_codes: tuple[str, ...] = (),
+) -> User:
+    """Create a page user; the password is stored only as an argon2id hash."""
+    if len(password) < MIN_PASSWORD:
+        raise ValidationFailed.one(
+            "password", "too_short", f"use at least {MIN_PASSWORD} characters"
+        )
+    if session.exec(select(User).where(col(User.username) == username)).first():
+        raise Conflict("user_exists", f"user {username} already exists", field="username")
+    user = User(
+        username=username,
+        password_hash=_hasher.hash(password),
+        role=role.value,
+        merchant_id=merchant_id,
+        warehouse_codes=",".join(warehouse_codes),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _password_ok(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def login_user(session: Session, username: str, password: str) -> Principal:
+    """Check a username and password; the same error for an unknown name or a wrong password."""
+    user = session.exec(select(User).where(col(User.username) == username)).first()
+    if user is None or user.disabled_at is not None:
+        _password_ok(_DUMMY_HASH, password)
+        raise Unauthorized("bad_credentials", "unknown user or wrong password")
+    if not _password_ok(user.password_hash, password):
+        raise Unauthorized("bad_credentials", "unknown user or wrong password")
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    user.last_login_at = utcnow()
+    session.add(user)
+    return user_principal(user)
+
+
+def user_principal(user: User) -> Principal:
+    codes = frozenset(code for code in user.warehouse_codes.split(",") if code)
+    role = Role(user.role)
+    return Principal(None, user.username, role, user.merchant_id, codes, user_id=user.id)
+
+
+def load_user_principal(session: Session, user_id: int) -> Principal:
+    user = session.get(User, user_id)
+    if user is None or user.disabled_at is not None:
+        raise Unauthorized("session_expired", "the user behind this session was disabled")
+    return user_principal(user)
+
+
+def _serializer(salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(get_settings().secret_key, salt=salt)
+
+
+def issue_session(principal: Principal) -> str:
+    """A signed session value naming the key or user, with a fresh CSRF token inside."""
+    data = {"k": principal.key_id, "u": principal.user_id, "csrf": secrets.token_urlsafe(24)}
+    return _serializer("clearway-session").dumps(data)
+
+
+def read_session(value: str) -> dict[str, object]:
+    """The session data of a cookie, or Unauthorized when forged or expired."""
+    try:
+        data = _serializer("clearway-session").loads(
+            value, max_age=get_settings().session_max_age_s
+        )
+    except BadSignature as exc:
+        raise Unauthorized("session_expired", "log in again") from exc
+    if not isinstance(data, dict):
+        raise Unauthorized("session_expired", "log in again")
+    return data
+
+
+def session_principal(session: Session, data: dict[str, object]) -> Principal:
+    key_id, user_id = data.get("k"), data.get("u")
+    if isinstance(user_id, int):
+        return load_user_principal(session, user_id)
+    if isinstance(key_id, int):
+        return key_principal(session, key_id)
+    raise Unauthorized("session_expired", "log in again")
+
+
+def login_csrf_token() -> str:
+    """A signed token for the login form, which is posted before any session exists."""
+    return _serializer("clearway-login").dumps(secrets.token_urlsafe(16))
+
+
+def check_login_csrf(token: str) -> None:
+    try:
+        _serializer("clearway-login").loads(token, max_age=3600)
+    except BadSignature as exc:
+        raise Forbidden("csrf_failed", "the form expired; reload and try again") from exc
+
+
+def check_csrf(expected: object, presented: str | None) -> None:
+    """Forms and cookie-authenticated writes must echo the session's CSRF token."""
+    if not isinstance(expected, str) or not presented:
+        raise Forbidden("csrf_failed", "missing CSRF token", field="csrf_token")
+    if not secrets.compare_digest(expected, presented):
+        raise Forbidden("csrf_failed", "wrong CSRF token", field="csrf_token")
+
+
+def set_password(session: Session, username: str, password: str) -> User:
+    """Replace a user's password (argon2id), e.g. when re-seeding the demo."""
+    user = session.exec(select(User).where(col(User.username) == username)).first()
+    if user is None:
+        raise NotFound("user_not_found", f"no user {username}", field="username")
+    if len(password) < MIN_PASSWORD:
+        raise ValidationFailed.one(
+            "password", "too_short", f"use at least {MIN_PASSWORD} characters"
+        )
+    user.password_hash = _hasher.hash(password)
+    session.add(user)
+    return user
+
+
+def list_users(session: Session) -> list[User]:
+    return list(session.exec(select(User).order_by(col(User.id))))
+
+
+def disable_user(session: Session, username: str) -> User:
+    user = session.exec(select(User).where(col(User.username) == username)).first()
+    if user is None:
+        raise NotFound("user_not_found", f"no user {username}", field="username")
+    user.disabled_at = user.disabled_at or utcnow()
+    session.add(user)
+    return user

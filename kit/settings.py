@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     relay_grace_s: float = 10.0
     weight_tolerance: float = Field(default=0.10, ge=0, le=1)
     secret_key: str = "dev-only-secret-change-me"
+    session_max_age_s: int = 12 * 3600
+    webhook_timeout_s: float = 5.0
+    webhook_backoff_s: float = 10.0
+    webhook_max_attempts: int = 8
+    webhook_disable_after_s: float = 3 * 24 * 3600
+    webhook_retention_days: int = 30
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:

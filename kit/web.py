@@ -1,16 +1,36 @@
-"""FastAPI plumbing: the request's unit of work and the caller's identity, as dependencies."""
+"""FastAPI plumbing: the request's unit of work and the caller's identity, as dependencies.
+
+Every route declares who may call it with one dependency, e.g.
+`principal: Annotated[Principal, Depends(require(Role.staff, Role.admin))]`
+(pages use `require_page(...)`, which sends a browser without a session to /login).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import Depends, Header
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
-from kit.auth import Principal, Role, authenticate
+from kit.auth import Principal, Role, authenticate, check_csrf, read_session, session_principal
 from kit.db import session_scope
 from kit.errors import Forbidden, Unauthorized
+
+SESSION_COOKIE = "clearway_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+ROLES_ATTR = "__clearway_roles__"
+
+bearer_scheme = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer cw_…`")
+api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key")
+cookie_scheme = APIKeyCookie(
+    name=SESSION_COOKIE,
+    auto_error=False,
+    description="The pages' signed session; writes must echo its CSRF token (X-CSRF-Token)",
+)
 
 
 def get_session() -> Iterator[Session]:
@@ -22,31 +42,99 @@ def get_session() -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
-def _raw_key(authorization: str | None, x_api_key: str | None) -> str:
+async def presented_csrf(request: Request) -> str | None:
+    """The CSRF token a write carries: the X-CSRF-Token header or a form's csrf_token field."""
+    header = request.headers.get("x-csrf-token")
+    if header or request.method in SAFE_METHODS:
+        return header
+    if request.headers.get("content-type", "").startswith(FORM_TYPES):
+        value = (await request.form()).get("csrf_token")
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _raw_key(bearer: HTTPAuthorizationCredentials | None, x_api_key: str | None) -> str | None:
     if x_api_key:
         return x_api_key
-    if authorization and authorization.lower().startswith("bearer "):
-        return authorization[7:].strip()
-    raise Unauthorized("missing_api_key", "send an API key as 'Authorization: Bearer <key>'")
+    if bearer and bearer.scheme.lower() == "bearer":
+        return bearer.credentials
+    return None
+
+
+def _from_cookie(request: Request, session: Session, cookie: str, csrf: str | None) -> Principal:
+    data = read_session(cookie)
+    if request.method not in SAFE_METHODS:
+        check_csrf(data.get("csrf"), csrf)
+    request.state.csrf_token = data.get("csrf")
+    return session_principal(session, data)
+
+
+def optional_principal(
+    request: Request,
+    session: SessionDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    x_api_key: Annotated[str | None, Depends(api_key_scheme)],
+    cookie: Annotated[str | None, Depends(cookie_scheme)],
+    csrf: Annotated[str | None, Depends(presented_csrf)],
+) -> Principal | None:
+    """The caller by API key (header) or by session cookie; None when neither was sent."""
+    raw = _raw_key(bearer, x_api_key)
+    if raw:
+        return authenticate(session, raw)
+    if cookie:
+        return _from_cookie(request, session, cookie, csrf)
+    return None
 
 
 def get_principal(
-    session: SessionDep,
-    authorization: Annotated[str | None, Header()] = None,
-    x_api_key: Annotated[str | None, Header()] = None,
+    principal: Annotated[Principal | None, Depends(optional_principal)],
 ) -> Principal:
-    return authenticate(session, _raw_key(authorization, x_api_key))
+    if principal is None:
+        raise Unauthorized(
+            "missing_api_key", "send an API key as 'Authorization: Bearer <key>' or log in"
+        )
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
+def _check_role(principal: Principal, roles: tuple[Role, ...]) -> Principal:
+    if principal.role not in roles:
+        raise Forbidden("role_not_allowed", f"this needs one of: {', '.join(roles)}")
+    return principal
+
+
 def require(*roles: Role) -> Callable[[Principal], Principal]:
-    """A dependency that lets only the given roles through."""
+    """A dependency that lets only the given roles through (and declares them for audits)."""
 
     def check(principal: PrincipalDep) -> Principal:
-        if principal.role not in roles:
-            raise Forbidden("role_not_allowed", f"this needs one of: {', '.join(roles)}")
-        return principal
+        return _check_role(principal, roles)
 
+    setattr(check, ROLES_ATTR, roles)
     return check
+
+
+def require_page(*roles: Role) -> Callable[[Request, Principal | None], Principal]:
+    """Like `require`, for pages: a browser without a session is sent to the login page."""
+
+    def check(
+        request: Request,
+        principal: Annotated[Principal | None, Depends(optional_principal)],
+    ) -> Principal:
+        if principal is None:
+            target = quote(request.url.path, safe="/")
+            raise HTTPException(303, "log in first", headers={"Location": f"/login?next={target}"})
+        return _check_role(principal, roles)
+
+    setattr(check, ROLES_ATTR, roles)
+    return check
+
+
+def declared_roles(call: object) -> tuple[Role, ...] | None:
+    """The roles a dependency declares (`require`/`require_page`), or None."""
+    return getattr(call, ROLES_ATTR, None)
+
+
+Admin = Annotated[Principal, Depends(require(Role.admin))]
+AnyRole = Annotated[Principal, Depends(require(Role.admin, Role.broker, Role.staff, Role.merchant))]

@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import clearance.models  # noqa: F401  (registers tables)
+import clearance.webhook_models  # noqa: F401
 import kit.auth
 import kit.outbox  # noqa: F401
 import warehouses.models  # noqa: F401

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlmodel import SQLModel
 
 import clearance.models  # noqa: F401  (registers tables)
+import clearance.webhook_models  # noqa: F401
 import kit.auth  # noqa: F401
 import warehouses.models  # noqa: F401
 from kit import queue

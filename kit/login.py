@@ -1,0 +1,93 @@
+"""Logging into the pages: an API key or a user and password become a signed session cookie."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from kit.auth import (
+    Principal,
+    Role,
+    authenticate,
+    check_login_csrf,
+    issue_session,
+    login_csrf_token,
+    login_user,
+)
+from kit.errors import Unauthorized
+from kit.pages import templates
+from kit.settings import get_settings
+from kit.web import SESSION_COOKIE, SessionDep, require_page
+
+router = APIRouter(include_in_schema=False)
+HOME = {Role.merchant: "/track", Role.admin: "/dashboard", Role.broker: "/dashboard"}
+ANY_PAGE = require_page(Role.admin, Role.broker, Role.staff, Role.merchant)
+
+
+def safe_next(target: str | None, principal: Principal | None = None) -> str:
+    """Only same-site paths: `//evil.example` or `https://…` would send the user away."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return HOME.get(principal.role, "/") if principal else "/"
+
+
+def _form(request: Request, error: str | None, next_path: str, status: int) -> HTMLResponse:
+    context = {"csrf_token": login_csrf_token(), "error": error, "next": next_path}
+    return templates.TemplateResponse(request, "login.html", context, status_code=status)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request, next: str | None = None) -> HTMLResponse:
+    return _form(request, None, safe_next(next), 200)
+
+
+def _principal(session: SessionDep, api_key: str, username: str, password: str) -> Principal:
+    if api_key.strip():
+        return authenticate(session, api_key.strip())
+    if username.strip() and password:
+        return login_user(session, username.strip(), password)
+    raise Unauthorized("bad_credentials", "give an API key, or a user name and password")
+
+
+def _try_login(session: SessionDep, api_key: str, username: str, password: str) -> Principal | str:
+    try:
+        return _principal(session, api_key, username, password)
+    except Unauthorized as exc:
+        return exc.message
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login_submit(
+    request: Request,
+    session: SessionDep,
+    csrf_token: Annotated[str, Form(max_length=200)],
+    api_key: Annotated[str, Form(max_length=200)] = "",
+    username: Annotated[str, Form(max_length=60)] = "",
+    password: Annotated[str, Form(max_length=200)] = "",
+    next: Annotated[str, Form(max_length=300)] = "",
+) -> Response:
+    """Check the credentials; on success set the session cookie and go where the user was headed."""
+    check_login_csrf(csrf_token)
+    outcome = _try_login(session, api_key, username, password)
+    if isinstance(outcome, str):
+        return _form(request, outcome, safe_next(next), 401)
+    response = RedirectResponse(safe_next(next or None, outcome), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        issue_session(outcome),
+        max_age=get_settings().session_max_age_s,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/logout", dependencies=[Depends(ANY_PAGE)])
+def logout() -> Response:
+    """End the session (the form carries the CSRF token, checked with the cookie)."""
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response

@@ -1,0 +1,135 @@
+"""Identity: hashed keys and passwords, the signed session cookie, CSRF, request ids, errors."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import col, select
+
+from app import create_app
+from kit.auth import ApiKey, Role, User, authenticate, create_user, login_user, revoke_key
+from kit.db import session_scope
+from kit.errors import Unauthorized, ValidationFailed
+from tests.conftest import Stack
+from tests.factories import api_key, auth
+from tests.identities import MERCHANT_A, PASSWORD, merchant_key, merchant_user, place_order
+
+
+@pytest.fixture
+def client(stack: Stack) -> TestClient:
+    return TestClient(create_app())
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, html
+    return found.group(1)
+
+
+def _login(client: TestClient, **fields: str) -> object:
+    token = _csrf(client.get("/login").text)
+    return client.post("/login", data={"csrf_token": token, **fields}, follow_redirects=False)
+
+
+def test_keys_are_stored_hashed_revocable_and_track_last_use(stack: Stack) -> None:
+    raw = api_key(Role.admin)
+    with session_scope() as session:
+        key = session.exec(select(ApiKey)).one()
+        assert raw not in (key.digest, key.lookup) and key.last_used_at is None
+        assert authenticate(session, raw).role == Role.admin
+        assert key.last_used_at is not None
+        revoke_key(session, key.id or 0)
+    with session_scope() as session, pytest.raises(Unauthorized):
+        authenticate(session, raw)
+
+
+def test_passwords_use_argon2id_and_failures_look_the_same(stack: Stack) -> None:
+    merchant_user("kiwi")
+    with session_scope() as session:
+        user = session.exec(select(User).where(col(User.username) == "kiwi")).one()
+        assert user.password_hash.startswith("$argon2id$") and PASSWORD not in user.password_hash
+        assert login_user(session, "kiwi", PASSWORD).merchant_id == user.merchant_id
+        with pytest.raises(Unauthorized) as wrong:
+            login_user(session, "kiwi", "not the password")
+        with pytest.raises(Unauthorized) as unknown:
+            login_user(session, "nobody", PASSWORD)
+        assert wrong.value.code == unknown.value.code == "bad_credentials"
+        with pytest.raises(ValidationFailed):
+            create_user(session, username="short", password="123", role=Role.admin)
+
+
+def test_login_with_password_sets_a_session_that_pages_and_api_accept(client: TestClient) -> None:
+    merchant_user("kiwi")
+    order = place_order(1, merchant=MERCHANT_A)
+    assert client.get("/track", follow_redirects=False).headers["location"].startswith("/login")
+    response = _login(client, username="kiwi", password=PASSWORD, next="/track")
+    assert response.status_code == 303 and response.headers["location"] == "/track"
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+    page = client.get("/track")
+    assert page.status_code == 200 and order["order_no"] in page.text
+    assert client.get(f"/api/v1/shipments/{order['order_no']}").status_code == 200
+
+
+def test_login_with_a_key_and_bad_credentials(client: TestClient) -> None:
+    assert _login(client, username="kiwi", password="wrong").status_code == 401
+    response = _login(client, api_key=merchant_key())
+    assert response.status_code == 303 and response.headers["location"] == "/track"
+
+
+def test_login_form_needs_its_csrf_token(client: TestClient) -> None:
+    merchant_user("kiwi")
+    forged = client.post(
+        "/login", data={"csrf_token": "forged", "username": "kiwi", "password": PASSWORD}
+    )
+    assert forged.status_code == 403 and forged.json()["code"] == "csrf_failed"
+
+
+def test_cookie_writes_need_the_csrf_token(client: TestClient) -> None:
+    merchant_user("kiwi")
+    _login(client, username="kiwi", password=PASSWORD)
+    body = {"url": "https://example.com/hook", "event_types": ["*"]}
+    refused = client.post("/api/v1/webhooks/endpoints", json=body)
+    assert refused.status_code == 403 and refused.json()["code"] == "csrf_failed"
+    token = _csrf(client.get("/track").text)
+    assert client.post("/logout", data={"csrf_token": "x"}).status_code == 403
+    out = client.post("/logout", data={"csrf_token": token}, follow_redirects=False)
+    assert out.status_code == 303
+    client.cookies.clear()
+    assert client.get("/track", follow_redirects=False).status_code == 303
+
+
+def test_forged_or_revoked_sessions_are_refused(client: TestClient) -> None:
+    client.cookies.set("clearway_session", "eyJrIjoxfQ.forged.sig")
+    assert client.get("/api/v1/shipments").status_code == 401
+    client.cookies.clear()
+    raw = merchant_key()
+    _login(client, api_key=raw)
+    assert client.get("/api/v1/shipments").status_code == 200
+    with session_scope() as session:
+        key = session.exec(select(ApiKey)).one()
+        revoke_key(session, key.id or 0)
+    assert client.get("/api/v1/shipments").status_code == 401
+
+
+def test_next_never_leaves_the_site(client: TestClient) -> None:
+    merchant_user("kiwi")
+    response = _login(client, username="kiwi", password=PASSWORD, next="//evil.example/x")
+    assert response.headers["location"] == "/track"
+
+
+def test_request_ids_and_the_one_error_shape(client: TestClient) -> None:
+    missing = client.get("/api/v1/shipments/NOPE", headers={"X-Request-ID": "abc-123"})
+    assert missing.headers["x-request-id"] == "abc-123"
+    assert missing.json() == {
+        "code": "missing_api_key",
+        "message": missing.json()["message"],
+        "field": None,
+    }
+    unknown = client.get("/api/v1/nothing-here", headers={"X-Request-ID": "bad id!"})
+    assert unknown.status_code == 404 and unknown.json()["code"] == "http_404"
+    assert re.fullmatch(r"[0-9a-f]{32}", unknown.headers["x-request-id"])
+    invalid = client.get("/api/v1/shipments?limit=0", headers=auth(api_key()))
+    assert invalid.status_code == 422 and invalid.json()["field"] == "limit"
