@@ -112,6 +112,7 @@ def post_endpoint(data: EndpointIn, session: SessionDep, principal: Merchantish)
         event_types=data.event_types,
         description=data.description,
         merchant_code=data.merchant,
+        private_ok=data.allow_private,
     )
     return _with_secret(endpoint)
 

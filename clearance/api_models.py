@@ -93,6 +93,9 @@ class EndpointIn(BaseModel):
     merchant: str | None = Field(
         default=None, max_length=32, description="Merchant code; admins only"
     )
+    allow_private: bool = Field(
+        default=False, description="Admins only: allow loopback or private addresses"
+    )
 
 
 class EndpointPatch(BaseModel):

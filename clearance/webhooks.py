@@ -28,7 +28,7 @@ from kit import outbox
 from kit import queue as jobs
 from kit.auth import Principal, Role
 from kit.db import session_scope
-from kit.errors import NotFound, ValidationFailed
+from kit.errors import Forbidden, NotFound, ValidationFailed
 from kit.outbox import Event, utcnow
 from kit.settings import get_settings
 from warehouses.models import Merchant, Order
@@ -160,10 +160,15 @@ def create_endpoint(
     event_types: list[str],
     description: str = "",
     merchant_code: str | None = None,
+    private_ok: bool = False,
 ) -> WebhookEndpoint:
-    check_url(url, allow_private=False)
+    """Subscribe a URL; only an admin may let it reach loopback or private addresses."""
+    if private_ok and principal.role != Role.admin:
+        raise Forbidden("admin_only", "only an admin may allow private addresses", "allow_private")
+    check_url(url, allow_private=private_ok)
     endpoint = WebhookEndpoint(
         merchant_id=_merchant_for(session, principal, merchant_code),
+        allow_private=private_ok,
         url=url,
         description=description,
         event_types=",".join(parse_event_types(event_types)),
@@ -311,6 +316,7 @@ def _new_delivery(
 @dataclass(frozen=True)
 class Prepared:
     delivery_id: int
+    endpoint_id: int
     url: str
     allow_private: bool
     secrets: list[str]
@@ -320,7 +326,20 @@ class Prepared:
 
 def deliver(delivery_ids: list[int]) -> int:
     """Job: try every due delivery among these ids once; returns how many succeeded."""
-    return sum(_attempt(prepared) for prepared in _claim(delivery_ids))
+    return sum(_attempt(prepared) for prepared in _claim(delivery_ids) if _still_enabled(prepared))
+
+
+def _still_enabled(prepared: Prepared) -> bool:
+    """An earlier delivery of this batch may have just disabled the endpoint."""
+    with session_scope() as session:
+        endpoint = session.get(WebhookEndpoint, prepared.endpoint_id)
+        if endpoint is not None and endpoint.enabled:
+            return True
+        delivery = session.get(WebhookDelivery, prepared.delivery_id)
+        assert delivery is not None
+        delivery.state, delivery.finished_at, delivery.next_attempt_at = "skipped", utcnow(), None
+        session.add(delivery)
+        return False
 
 
 def _claim(delivery_ids: list[int]) -> list[Prepared]:
@@ -351,6 +370,7 @@ def _prepare(session: Session, delivery: WebhookDelivery, lease: datetime) -> Pr
     body = json.dumps(event_body(session, event), separators=(",", ":"), ensure_ascii=False)
     return Prepared(
         delivery.id,
+        delivery.endpoint_id,
         endpoint.url,
         endpoint.allow_private,
         _valid_secrets(endpoint),

@@ -1,0 +1,258 @@
+"""Webhooks end to end against a real receiver on loopback, verified with `standardwebhooks`."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlmodel import col, select
+from standardwebhooks import Webhook, WebhookVerificationError
+
+from app import create_app
+from clearance import webhooks
+from clearance.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from kit.auth import Role
+from kit.db import session_scope
+from kit.outbox import Event, utcnow
+from kit.queue import run_burst
+from kit.settings import get_settings
+from tests.conftest import Stack, make_stack
+from tests.factories import api_key, auth
+from tests.identities import MERCHANT_A, MERCHANT_B, merchant_key, place_order
+
+
+@dataclass
+class Receiver:
+    """A merchant's webhook receiver: answers `status`, verifies every request independently."""
+
+    status: int = 500
+    secrets: dict[str, str] = field(default_factory=dict)
+    received: list[dict[str, Any]] = field(default_factory=list)
+
+    def handle(self, path: str, headers: dict[str, str], body: bytes) -> int:
+        verified = []
+        for secret in self.secrets.get(path, "").split():
+            try:
+                Webhook(secret).verify(body, headers)
+                verified.append(secret)
+            except WebhookVerificationError:
+                pass
+        self.received.append({"path": path, "headers": headers, "body": body, "ok": verified})
+        return self.status
+
+
+@pytest.fixture
+def receiver() -> Iterator[tuple[Receiver, str]]:
+    state = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["content-length"]))
+            status = state.handle(self.path, dict(self.headers.items()), body)
+            self.send_response(status)
+            self.end_headers()
+            self.wfile.write(b"boom" if status >= 500 else b"ok")
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield state, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(params=[("sqlite", False), ("postgresql", True)], ids=["sqlite", "pg-redis"])
+def hooks_stack(request, monkeypatch, tmp_path) -> Iterator[Stack]:
+    backend, redis = request.param
+    yield from make_stack(request, monkeypatch, tmp_path, backend, redis=redis)
+
+
+def _settings(monkeypatch: pytest.MonkeyPatch, **values: str) -> None:
+    for key, value in values.items():
+        monkeypatch.setenv(f"CLEARWAY_{key.upper()}", value)
+    get_settings.cache_clear()
+
+
+def _endpoint(client: TestClient, url: str, merchant: str, **extra: Any) -> dict[str, Any]:
+    body = {"url": url, "event_types": ["*"], "merchant": merchant, "allow_private": True, **extra}
+    response = client.post("/api/v1/webhooks/endpoints", json=body, headers=auth(api_key()))
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def _work() -> None:
+    """Run every queued job, then the retry sweeper's, as workers would."""
+    run_burst()
+    webhooks.sweep_due()
+    run_burst()
+
+
+def _attempts(endpoint_id: int) -> list[tuple[int, int | None]]:
+    with session_scope() as session:
+        query = (
+            select(WebhookDelivery.replay_no, WebhookAttempt.status_code)
+            .join(WebhookAttempt, col(WebhookAttempt.delivery_id) == col(WebhookDelivery.id))
+            .where(col(WebhookDelivery.endpoint_id) == endpoint_id)
+            .order_by(col(WebhookAttempt.id))
+        )
+        return [(replay, status) for replay, status in session.exec(query)]
+
+
+def test_loopback_is_refused_unless_an_admin_allows_it(stack: Stack) -> None:
+    client = TestClient(create_app())
+    body = {"url": "http://127.0.0.1:9/hook", "event_types": ["clearance.*"]}
+    mine = auth(merchant_key())
+    refused = client.post("/api/v1/webhooks/endpoints", json=body, headers=mine)
+    assert refused.status_code == 422 and refused.json()["field"] == "url"
+    assert refused.json()["errors"][0]["code"] == "private_address"
+    for url in ("http://10.1.2.3/x", "http://[::1]/x", "http://169.254.169.254/x", "ftp://a/b"):
+        response = client.post(
+            "/api/v1/webhooks/endpoints", json={**body, "url": url}, headers=mine
+        )
+        assert response.status_code == 422, url
+    sneaky = client.post(
+        "/api/v1/webhooks/endpoints", json={**body, "allow_private": True}, headers=mine
+    )
+    assert sneaky.status_code == 403
+    created = _endpoint(client, body["url"], MERCHANT_A)
+    assert created["allow_private"] is True and created["secret"].startswith("whsec_")
+    with session_scope() as session:
+        endpoint = session.get(WebhookEndpoint, created["id"])
+        assert endpoint is not None and endpoint.merchant_id is not None
+
+
+def test_signed_retries_after_500_then_replay_after_recovery(
+    hooks_stack: Stack, receiver: tuple[Receiver, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state, base = receiver
+    _settings(monkeypatch, webhook_backoff_s="0", webhook_max_attempts="3")
+    client = TestClient(create_app())
+    mine = _endpoint(client, f"{base}/a", MERCHANT_A)
+    theirs = _endpoint(client, f"{base}/b", MERCHANT_B)
+    state.secrets = {"/a": mine["secret"], "/b": theirs["secret"]}
+    order = place_order(1, merchant=MERCHANT_A)
+
+    _work()
+    _work()
+    assert _attempts(mine["id"]) == [(0, 500), (0, 500), (0, 500)]
+    assert {r["path"] for r in state.received} == {"/a"}, "another merchant got the event"
+    assert all(r["ok"] for r in state.received), "a signature did not verify"
+    ids = {r["headers"]["webhook-id"] for r in state.received}
+    stamps = [r["headers"]["webhook-timestamp"] for r in state.received]
+    assert len(ids) == 1 and len(stamps) == 3
+    body = Webhook(mine["secret"]).verify(state.received[0]["body"], state.received[0]["headers"])
+    assert body["type"] == "order.received" and body["data"]["order_no"] == order["order_no"]
+
+    log = client.get(
+        f"/api/v1/webhooks/endpoints/{mine['id']}/deliveries", headers=auth(merchant_key())
+    ).json()
+    delivery = log["items"][0]
+    assert delivery["state"] == "failed" and len(delivery["attempt_log"]) == 3
+    assert delivery["attempt_log"][0]["response_excerpt"] == "boom"
+    failing_since = _endpoint_row(mine["id"]).failing_since
+    assert failing_since is not None
+
+    state.status = 200
+    replayed = client.post(
+        f"/api/v1/webhooks/endpoints/{mine['id']}/replay",
+        json={"event_id": body["data"]["event_id"]},
+        headers=auth(merchant_key()),
+    )
+    assert replayed.status_code == 202 and replayed.json() == {"deliveries": 1}
+    _work()
+    assert _attempts(mine["id"])[-1] == (1, 200)
+    assert state.received[-1]["headers"]["webhook-id"] in ids and state.received[-1]["ok"]
+    assert _endpoint_row(mine["id"]).failing_since == failing_since, "replay touched health"
+
+
+def _endpoint_row(endpoint_id: int) -> WebhookEndpoint:
+    with session_scope() as session:
+        endpoint = session.get(WebhookEndpoint, endpoint_id)
+        assert endpoint is not None
+        return endpoint
+
+
+def test_rotation_signs_with_both_secrets_and_range_replay(
+    stack: Stack, receiver: tuple[Receiver, str]
+) -> None:
+    state, base = receiver
+    state.status = 200
+    client = TestClient(create_app())
+    created = _endpoint(client, f"{base}/a", MERCHANT_A)
+    key = auth(merchant_key())
+    rotated = client.post(
+        f"/api/v1/webhooks/endpoints/{created['id']}/rotate-secret", headers=key
+    ).json()
+    state.secrets = {"/a": f"{created['secret']} {rotated['secret']}"}
+    place_order(1, merchant=MERCHANT_A)
+    place_order(2, merchant=MERCHANT_A)
+    _work()
+    assert len(state.received) == 2
+    assert all(len(r["ok"]) == 2 for r in state.received), "not signed with old and new"
+    assert all(len(r["headers"]["webhook-signature"].split()) == 2 for r in state.received)
+    since = (utcnow() - timedelta(minutes=5)).isoformat()
+    replay = client.post(
+        f"/api/v1/webhooks/endpoints/{created['id']}/replay", json={"since": since}, headers=key
+    )
+    assert replay.json() == {"deliveries": 2}
+    _work()
+    assert len(state.received) == 4 and _attempts(created["id"])[-1] == (1, 200)
+
+
+def test_an_endpoint_failing_too_long_is_disabled_and_the_merchant_told(
+    stack: Stack, receiver: tuple[Receiver, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state, base = receiver
+    _settings(monkeypatch, webhook_backoff_s="0", webhook_disable_after_s="0")
+    client = TestClient(create_app())
+    created = _endpoint(client, f"{base}/a", MERCHANT_A)
+    state.secrets = {"/a": created["secret"]}
+    place_order(1, merchant=MERCHANT_A)
+    place_order(2, merchant=MERCHANT_A)
+    _work()
+    shown = client.get(
+        f"/api/v1/webhooks/endpoints/{created['id']}", headers=auth(merchant_key())
+    ).json()
+    assert shown["enabled"] is False and "failed" in shown["disabled_reason"]
+    with session_scope() as session:
+        told = session.exec(
+            select(Event).where(col(Event.topic) == "webhook.endpoint_disabled")
+        ).all()
+        states = set(session.exec(select(WebhookDelivery.state)).all())
+    assert len(told) == 1 and told[0].payload["endpoint_id"] == created["id"]
+    assert states <= {"skipped", "pending"} | {"failed"} and "skipped" in states
+    assert len(state.received) == 1, "a disabled endpoint was called again"
+    again = client.patch(
+        f"/api/v1/webhooks/endpoints/{created['id']}",
+        json={"enabled": True},
+        headers=auth(merchant_key()),
+    )
+    assert again.json()["enabled"] is True and again.json()["disabled_reason"] is None
+
+
+def test_merchants_cannot_see_or_replay_each_others_endpoints(stack: Stack) -> None:
+    client = TestClient(create_app())
+    created = _endpoint(client, "http://127.0.0.1:9/a", MERCHANT_A)
+    other = auth(merchant_key(MERCHANT_B))
+    for method, path in (
+        ("GET", ""),
+        ("GET", "/secret"),
+        ("GET", "/deliveries"),
+        ("POST", "/rotate-secret"),
+    ):
+        response = client.request(
+            method, f"/api/v1/webhooks/endpoints/{created['id']}{path}", headers=other
+        )
+        assert response.status_code == 404 and created["secret"] not in response.text
+    listed = client.get("/api/v1/webhooks/endpoints", headers=other).json()
+    assert listed["items"] == []
+    staff = auth(api_key(Role.staff, warehouse_codes=("HZ",)))
+    assert client.get("/api/v1/webhooks/endpoints", headers=staff).status_code == 403
