@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 import time
@@ -13,21 +12,21 @@ import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import col
 
-from clearance.models import ClearanceCase
+from clearance.cli import register as register_clearance
 from clearance.simulator import CustomsSimulator
-from clearance.wiring import ticker, wire
+from clearance.workers import run_worker
 from kit.auth import SYSTEM, ApiKey, Role, create_key, revoke_key
 from kit.db import session_scope
 from kit.errors import DomainError
 from kit.identity_cli import demo_identities, users_app
 from kit.migrate import upgrade
-from kit.queue import QUEUE_NAMES, EmbeddedWorker, get_queue, get_redis
+from kit.queue import QUEUE_NAMES
 from kit.settings import get_settings
 from warehouses.demo import MERCHANTS, demo_order, seed_reference
-from warehouses.demo_floor import run_floor, scan_batch
+from warehouses.demo_floor import run_floor
 from warehouses.intake import create_order
 from warehouses.models import Merchant
 from warehouses.profiles import WAREHOUSE_CODES
@@ -38,6 +37,7 @@ keys_app = typer.Typer(help="API keys.")
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
+register_clearance(app)
 console = Console()
 
 
@@ -75,22 +75,13 @@ def worker(
     ),
     with_scheduler: Annotated[bool, typer.Option(help="Also fire periodic jobs")] = False,
     burst: bool = False,
+    fork: Annotated[bool, typer.Option(help="Run each job in a forked child")] = False,
 ) -> None:
     """Run an rq worker against REDIS_URL (any number, on any machine)."""
-    from rq import SimpleWorker
-    from rq.serializers import JSONSerializer
-
     if get_settings().embedded_queue:
         raise typer.BadParameter("set CLEARWAY_REDIS_URL; the embedded queue lives inside serve")
-    wire()
-    periodic = ticker().start() if with_scheduler else None
     names = [name.strip() for name in queues.split(",") if name.strip()]
-    rq_worker = SimpleWorker(
-        [get_queue(n) for n in names], connection=get_redis(), serializer=JSONSerializer
-    )
-    rq_worker.work(burst=burst, logging_level="WARNING")
-    if periodic:
-        periodic.stop()
+    run_worker(names, with_scheduler=with_scheduler, burst=burst, fork=fork)
 
 
 @app.command("customs-sim")
@@ -153,83 +144,31 @@ def _demo_keys() -> Path:
     return path
 
 
-def _states() -> dict[str, int]:
-    with session_scope() as session:
-        rows = session.execute(
-            select(col(ClearanceCase.state), func.count()).group_by(ClearanceCase.state)
-        )
-        return dict(rows.tuples().all())
-
-
-def _wait_released(total: int, timeout: float) -> dict[str, int]:
-    deadline = time.monotonic() + timeout
-    with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("released", total=total)
-        while time.monotonic() < deadline:
-            states = _states()
-            progress.update(task, completed=states.get("released", 0))
-            if states.get("released", 0) >= total:
-                return states
-            time.sleep(0.25)
-    return _states()
-
-
 @app.command()
 def demo(
     orders: Annotated[int, typer.Option(help="How many orders to run through")] = 20,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
-    timeout: float = 600.0,
-    simulator: bool = True,
+    warehouses: Annotated[str, typer.Option(help="'all' or codes, e.g. HZ,NB")] = "all",
+    workers: Annotated[int, typer.Option(help="worker processes to start (with REDIS_URL)")] = 2,
+    scanners: Annotated[int, typer.Option(help="scan stations reading in parallel")] = 2,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    timeout: float = 1800.0,
 ) -> None:
-    """Run the whole path headless: intake, scan, declare, submit, customs, release."""
-    started = time.monotonic()
-    upgrade()
-    wire()
-    with session_scope() as session:
-        seed_reference(session)
-        before = session.scalar(select(func.count()).select_from(ClearanceCase)) or 0
-    helpers = _start_helpers(simulator)
-    made = _create_orders(orders, list(WAREHOUSE_CODES), f"R{int(time.time()) % 100000:05d}", 7)
-    while scan_batch(500):
-        pass
-    states = _wait_released(before + made, timeout)
-    for stop in helpers:
-        stop()
-    _summary(made, states, time.monotonic() - started, as_json)
+    """The 11.11 simulation: intake, scans, customs, labels and gate-out, with a timed report."""
+    from bench.eleven import run_demo
+
+    run_demo(orders, warehouses, workers, scanners, timeout, as_json)
 
 
-def _start_helpers(simulator: bool) -> list[typer.models.Callable]:
-    settings = get_settings()
-    stops = []
-    if settings.embedded_queue:
-        worker_thread = EmbeddedWorker().start()
-        stops.append(worker_thread.stop)
-    periodic = ticker().start()
-    stops.append(periodic.stop)
-    if simulator:
-        stop = threading.Event()
-        sim = CustomsSimulator(
-            settings.send_dir,
-            settings.receive_dir,
-            delay_s=settings.simulator_delay_s,
-            seed=settings.simulator_seed,
-        )
-        threading.Thread(target=sim.run, args=(stop, 0.05), daemon=True).start()
-        stops.append(stop.set)
-    return stops
+@app.command("bench")
+def bench(
+    parts: Annotated[list[str] | None, typer.Argument(help="Parts to run (default: all)")] = None,
+    repeat: Annotated[int, typer.Option(help="Runs per figure (median)")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the rows as JSON")] = False,
+) -> None:
+    """Benchmarks: each stage beside its own floor (`make bench` runs every part)."""
+    from bench.__main__ import main as run_bench
 
-
-def _summary(made: int, states: dict[str, int], seconds: float, as_json: bool) -> None:
-    summary = {"orders": made, "states": states, "seconds": round(seconds, 2)}
-    if as_json:
-        print(json.dumps(summary))
-        return
-    table = Table(title=f"{made} orders in {seconds:.1f} s")
-    table.add_column("state")
-    table.add_column("parcels", justify="right")
-    for state, count in sorted(states.items()):
-        table.add_row(state, str(count))
-    console.print(table)
+    run_bench([*(parts or []), "--repeat", str(repeat), *(["--json"] if as_json else [])])
 
 
 @keys_app.command("create")

@@ -1,55 +1,172 @@
-"""Applies customs receipts to cases: store raw, de-duplicate, apply only if newer, record."""
+"""Applies customs receipts to cases in batches: store raw, de-duplicate, apply only if newer."""
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, select
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, cast
 
-from clearance.cases import move
+from sqlalchemy import Table, bindparam, select, update
+from sqlmodel import Session, col
+
 from clearance.models import ClearanceCase, CustomsMessage, Receipt
-from clearance.state import customs_may_move, state_for_status
+from clearance.state import customs_may_move, state_for_status, status_rank
 from declarations.codes import describe_status
 from declarations.receipts import Receipt as ParsedReceipt
 from kit import outbox
+from kit.db import insert_ignoring_conflicts
+from kit.outbox import utcnow
 from kit.settings import get_settings
+from warehouses.models import Parcel
 
 ACTOR = "customs"
+Key = tuple[str, int, str]
 
 
-def _already_stored(session: Session, receipt: ParsedReceipt) -> bool:
-    query = select(Receipt.id).where(
-        Receipt.guid == receipt.guid,
-        Receipt.return_status == receipt.return_status,
-        Receipt.return_time == receipt.return_time,
+@dataclass(frozen=True)
+class ReceiptFile:
+    """One receipt file as read from the exchange: its name, raw text and parsed receipts."""
+
+    name: str
+    raw: str
+    receipts: list[ParsedReceipt]
+
+
+@dataclass
+class _Case:
+    """A locked case as the batch sees it; changes are written back once per batch."""
+
+    row: dict[str, Any]
+    changed: bool = False
+    moved: bool = False
+
+
+@dataclass
+class _Batch:
+    counts: Counter[str] = field(default_factory=Counter)
+    receipts: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+def key_of(receipt: ParsedReceipt) -> Key:
+    return (receipt.guid, receipt.return_status, receipt.return_time)
+
+
+def _order_of(receipt: ParsedReceipt) -> tuple[str, int]:
+    # Customs stamps returnTime to the millisecond; equal stamps fall back to lifecycle order.
+    return (receipt.return_time, status_rank(receipt.return_status))
+
+
+def ingest_files(session: Session, files: list[ReceiptFile]) -> dict[str, int]:
+    """Store and apply every receipt of `files` in the caller's transaction; counts per outcome."""
+    batch = _Batch()
+    fresh = _fresh(session, files, batch)
+    cases = _lock_cases(session, [r for _, r in fresh])
+    for file, receipt in sorted(fresh, key=lambda item: _order_of(item[1])):
+        _take(batch, cases, file, receipt)
+    _write(session, batch, cases)
+    return dict(batch.counts)
+
+
+def _fresh(
+    session: Session, files: list[ReceiptFile], batch: _Batch
+) -> list[tuple[ReceiptFile, ParsedReceipt]]:
+    """Receipts not seen before (in the database or earlier in this batch)."""
+    seen = _stored_keys(session, {r.guid for f in files for r in f.receipts})
+    fresh = []
+    for file in files:
+        for receipt in file.receipts:
+            if key_of(receipt) in seen:
+                batch.counts["duplicate"] += 1
+                continue
+            seen.add(key_of(receipt))
+            fresh.append((file, receipt))
+    return fresh
+
+
+def _stored_keys(session: Session, guids: set[str]) -> set[Key]:
+    if not guids:
+        return set()
+    query = select(col(Receipt.guid), col(Receipt.return_status), col(Receipt.return_time)).where(
+        col(Receipt.guid).in_(guids)
     )
-    return session.exec(query).first() is not None
+    return {(g, s, t) for g, s, t in session.execute(query)}
 
 
-def _find_case(session: Session, receipt: ParsedReceipt) -> ClearanceCase | None:
-    cop_no = receipt.keys.get("copNo")
-    if cop_no:
-        query = select(ClearanceCase).where(ClearanceCase.cop_no == cop_no)
-    else:
-        query = (
-            select(ClearanceCase)
-            .join(CustomsMessage, col(CustomsMessage.case_id) == col(ClearanceCase.id))
-            .where(CustomsMessage.guid == receipt.guid)
-        )
+def _case_columns() -> list[Any]:
+    names = ["id", "order_id", "parcel_id", "state", "cop_no", "pre_no", "invt_no"]
+    names += ["last_status", "last_return_time", "last_return_info", "state_since"]
+    return [getattr(ClearanceCase, name) for name in names]
+
+
+def _lock_cases(session: Session, receipts: list[ParsedReceipt]) -> dict[str, _Case]:
+    """The cases receipts speak of, keyed by copNo and by message guid, locked in id order."""
+    cop_nos = {r.keys["copNo"] for r in receipts if r.keys.get("copNo")}
+    guids = {r.guid for r in receipts if not r.keys.get("copNo")}
+    query = select(*_case_columns(), col(CustomsMessage.guid)).outerjoin(
+        CustomsMessage, col(CustomsMessage.case_id) == col(ClearanceCase.id)
+    )
+    query = query.where(
+        col(ClearanceCase.cop_no).in_(cop_nos) | col(CustomsMessage.guid).in_(guids)
+    )
+    query = query.order_by(col(ClearanceCase.id))
     if not get_settings().is_sqlite:
-        query = query.with_for_update()
-    return session.exec(query).first()
+        # Row locks taken in id order: two workers on overlapping batches queue, never deadlock.
+        query = query.with_for_update(of=_table(ClearanceCase))
+    by_key: dict[str, _Case] = {}
+    by_id: dict[int, _Case] = {}
+    for row in session.execute(query).mappings():
+        case = by_id.setdefault(row["id"], _Case({k: v for k, v in row.items() if k != "guid"}))
+        by_key[case.row["cop_no"]] = case
+        if row["guid"]:
+            by_key[row["guid"]] = case
+    return by_key
 
 
-def _is_newer(case: ClearanceCase, receipt: ParsedReceipt) -> bool:
-    return case.last_return_time is None or receipt.return_time > case.last_return_time
+def _take(
+    batch: _Batch, cases: dict[str, _Case], file: ReceiptFile, receipt: ParsedReceipt
+) -> None:
+    case = cases.get(receipt.keys.get("copNo") or receipt.guid)
+    if case is None:
+        outcome = "unmatched"
+    elif _is_newer(case.row, receipt):
+        outcome = "applied"
+        _apply(batch, case, receipt)
+    else:
+        outcome = "stale"
+    batch.counts[outcome] += 1
+    batch.receipts.append(_receipt_row(file, receipt, case, outcome))
 
 
-def _apply(session: Session, case: ClearanceCase, receipt: ParsedReceipt) -> None:
-    case.last_status, case.last_return_time = receipt.return_status, receipt.return_time
-    case.last_return_info = receipt.return_info[:1000]
-    case.pre_no = receipt.keys.get("preNo") or case.pre_no
-    case.invt_no = receipt.keys.get("invtNo") or case.invt_no
+def _is_newer(row: dict[str, Any], receipt: ParsedReceipt) -> bool:
+    if row["last_return_time"] is None:
+        return True
+    held = (row["last_return_time"], status_rank(row["last_status"]))
+    return _order_of(receipt) > held
+
+
+def _receipt_row(
+    file: ReceiptFile, receipt: ParsedReceipt, case: _Case | None, outcome: str
+) -> dict[str, Any]:
+    return {
+        "message_type": receipt.message_type,
+        "guid": receipt.guid,
+        "cop_no": receipt.keys.get("copNo"),
+        "return_status": receipt.return_status,
+        "return_time": receipt.return_time,
+        "return_info": receipt.return_info[:1000],
+        "case_id": case.row["id"] if case else None,
+        "outcome": outcome,
+        "file_name": file.name,
+        "raw": file.raw,
+        "received_at": utcnow(),
+    }
+
+
+def receipt_payload(receipt: ParsedReceipt) -> dict[str, Any]:
+    """What an event says about a receipt: its status, time, reason and meaning (zh/en)."""
     meaning = describe_status(receipt.return_status)
-    payload = {
+    return {
         "return_status": receipt.return_status,
         "return_time": receipt.return_time,
         "return_info": receipt.return_info,
@@ -57,53 +174,69 @@ def _apply(session: Session, case: ClearanceCase, receipt: ParsedReceipt) -> Non
         "meaning_en": meaning.en,
         "class": meaning.klass.value,
     }
-    source = f"receipt:{receipt.guid}:{receipt.return_status}"
+
+
+def _apply(batch: _Batch, case: _Case, receipt: ParsedReceipt) -> None:
+    row, case.changed = case.row, True
+    row["last_status"], row["last_return_time"] = receipt.return_status, receipt.return_time
+    row["last_return_info"] = receipt.return_info[:1000]
+    row["pre_no"] = receipt.keys.get("preNo") or row["pre_no"]
+    row["invt_no"] = receipt.keys.get("invtNo") or row["invt_no"]
+    payload = receipt_payload(receipt)
     target = state_for_status(receipt.return_status)
-    if target and target != case.state and customs_may_move(case.state):
-        move(session, case, target, actor=ACTOR, source=source, payload=payload, by_customs=True)
-    else:
-        session.add(case)
-        outbox.record(
-            session,
-            "clearance.receipt",
-            ("order", case.order_id),
-            actor=ACTOR,
-            source=source,
-            payload=payload,
-        )
-
-
-def ingest(
-    session: Session, receipts: list[ParsedReceipt], *, file_name: str, raw: str
-) -> dict[str, int]:
-    """Store and apply every receipt of one file; returns counts per outcome."""
-    counts: dict[str, int] = {}
-    for receipt in receipts:
-        outcome = _ingest_one(session, receipt, file_name, raw)
-        counts[outcome] = counts.get(outcome, 0) + 1
-    return counts
-
-
-def _ingest_one(session: Session, receipt: ParsedReceipt, file_name: str, raw: str) -> str:
-    if _already_stored(session, receipt):
-        return "duplicate"
-    case = _find_case(session, receipt)
-    row = Receipt(
-        message_type=receipt.message_type,
-        guid=receipt.guid,
-        cop_no=receipt.keys.get("copNo"),
-        return_status=receipt.return_status,
-        return_time=receipt.return_time,
-        return_info=receipt.return_info[:1000],
-        case_id=case.id if case else None,
-        outcome="unmatched",
-        file_name=file_name,
-        raw=raw,
+    topic = "clearance.receipt"
+    if target and target != row["state"] and customs_may_move(row["state"]):
+        payload = {"from": row["state"], "to": target, **payload}
+        row["state"], row["state_since"], case.moved = target, utcnow(), True
+        topic = f"clearance.{target}"
+    batch.events.append(
+        {
+            "topic": topic,
+            "subject_type": "order",
+            "subject_id": row["order_id"],
+            "actor": ACTOR,
+            "source": f"receipt:{receipt.guid}:{receipt.return_status}:{receipt.return_time}",
+            "payload": payload,
+        }
     )
-    if case is not None:
-        row.outcome = "applied" if _is_newer(case, receipt) else "stale"
-        if row.outcome == "applied":
-            _apply(session, case, receipt)
-    session.add(row)
-    session.flush()
-    return row.outcome
+
+
+def _write(session: Session, batch: _Batch, cases: dict[str, _Case]) -> None:
+    if batch.receipts:
+        session.execute(insert_ignoring_conflicts(session, _table(Receipt)), batch.receipts)
+    changed = {id(c): c for c in cases.values() if c.changed}.values()
+    _update_cases(session, [c.row for c in changed])
+    _mirror_parcels(session, [c.row for c in changed if c.moved])
+    outbox.record_many(session, batch.events)
+
+
+def _table(model: type) -> Table:
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]
+
+
+def _update_cases(session: Session, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    table = _table(ClearanceCase)
+    fields = ["state", "state_since", "pre_no", "invt_no", "last_status", "last_return_time"]
+    fields += ["last_return_info"]
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("case_id"))
+        .values({name: bindparam(f"new_{name}") for name in fields})
+    )
+    params = [{"case_id": r["id"], **{f"new_{n}": r[n] for n in fields}} for r in rows]
+    session.connection().execute(statement, params)
+
+
+def _mirror_parcels(session: Session, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    table = _table(Parcel)
+    statement = (
+        update(table)
+        .where(table.c.id == bindparam("parcel_id"))
+        .values(customs_state=bindparam("new_state"))
+    )
+    params = [{"parcel_id": r["parcel_id"], "new_state": r["state"]} for r in rows]
+    session.connection().execute(statement, params)

@@ -3,30 +3,34 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from collections import Counter
 
 from sqlalchemy import select as sa_select
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session, col, select
 
+from clearance.actions import request_cancel
 from clearance.cases import move, open_case
+from clearance.config import pipeline_settings
 from clearance.declare import DeclarationInvalid, build_message
-from clearance.exchange import gateway
-from clearance.gateway.port import OutgoingMessage
-from clearance.ingest import ingest
+from clearance.exchange import gateway_for, receiving_gateways
+from clearance.gateway.folder import FolderExchange
+from clearance.gateway.port import IncomingFile, OutgoingMessage
+from clearance.ingest import ReceiptFile, ingest_files
 from clearance.models import ClearanceCase, CustomsMessage
+from clearance.state import check_move
 from declarations.receipts import parse_receipts
 from kit import outbox
 from kit import queue as jobs
 from kit.db import session_scope
-from kit.errors import DomainError
+from kit.errors import Conflict, DomainError
 from kit.outbox import Event, utcnow
-from kit.settings import get_settings
 from warehouses.models import Parcel, Warehouse
 
 log = logging.getLogger(__name__)
 ACTOR = "clearway"
 INGEST = "clearance.jobs.ingest_receipts"
-RECEIPT_BATCH = 500
+SEND = "clearance.jobs.send_pending"
 
 
 def _order_ids(session: Session, event_ids: list[int]) -> list[int]:
@@ -73,107 +77,177 @@ def _declare_one(session: Session, parcel: Parcel, warehouse_code: str) -> int:
 
 
 def submit_declared(event_ids: list[int]) -> int:
-    """For `clearance.declared` events: hand each pending message to the gateway."""
+    """For `clearance.declared` events: hand each case's pending messages to its gateway."""
     with session_scope() as session:
-        query = select(ClearanceCase).where(
-            col(ClearanceCase.order_id).in_(_order_ids(session, event_ids)),
-            ClearanceCase.state == "declared",
+        return _send_for_orders(session, _order_ids(session, event_ids))
+
+
+def send_pending(case_ids: list[int]) -> int:
+    """Hand the pending messages of these cases to their gateways (sweeper, broker retries)."""
+    with session_scope() as session:
+        query = sa_select(col(ClearanceCase.order_id)).where(col(ClearanceCase.id).in_(case_ids))
+        return _send_for_orders(session, list(session.scalars(query)))
+
+
+def _send_for_orders(session: Session, order_ids: list[int]) -> int:
+    query = (
+        select(CustomsMessage, ClearanceCase)
+        .join(ClearanceCase, col(ClearanceCase.id) == col(CustomsMessage.case_id))
+        .where(
+            col(ClearanceCase.order_id).in_(order_ids),
+            col(CustomsMessage.transport_state) == "pending",
         )
-        return sum(_submit_case(session, case) for case in session.exec(query).all())
-
-
-def _pending_message(session: Session, case_id: int) -> CustomsMessage | None:
-    query = select(CustomsMessage).where(
-        CustomsMessage.case_id == case_id, CustomsMessage.transport_state == "pending"
+        .order_by(col(CustomsMessage.id))
     )
-    return session.exec(query.order_by(col(CustomsMessage.id).desc())).first()
+    if session.get_bind().dialect.name == "postgresql":
+        # Two workers never write the same message twice.
+        query = query.with_for_update(of=CustomsMessage, skip_locked=True)
+    return sum(_send(session, message, case) for message, case in session.exec(query).all())
 
 
-def _submit_case(session: Session, case: ClearanceCase) -> int:
-    assert case.id is not None
-    message = _pending_message(session, case.id)
-    if message is None:
-        return 0
+def _send(session: Session, message: CustomsMessage, case: ClearanceCase) -> int:
     outgoing = OutgoingMessage(message.message_type, case.cop_no, message.xml.encode())
     try:
-        message.file_name = gateway().send(outgoing)
+        message.file_name = gateway_for(session, case.warehouse_id).send(outgoing)
     except OSError as exc:
         message.transport_state, message.transport_error = "failed", str(exc)[:1000]
         session.add(message)
+        _transport_event(session, case, message, "clearance.transport_failed")
         return 0
     message.transport_state, message.written_at = "written", utcnow()
+    message.transport_error = None
     session.add(message)
-    move(
-        session,
-        case,
-        "submitted",
-        actor=ACTOR,
-        source=f"file:{message.file_name}",
-        payload={"guid": message.guid, "file": message.file_name},
-    )
+    if message.message_type == "CEB621" and case.state == "declared":
+        payload = {"guid": message.guid, "file": message.file_name, "app_type": message.app_type}
+        source = f"file:{message.file_name}"
+        move(session, case, "submitted", actor=ACTOR, source=source, payload=payload)
+    else:
+        _transport_event(session, case, message, "clearance.message_sent")
     return 1
 
 
+def _transport_event(
+    session: Session, case: ClearanceCase, message: CustomsMessage, topic: str
+) -> None:
+    outbox.record(
+        session,
+        topic,
+        ("order", case.order_id),
+        actor=ACTOR,
+        source=f"message:{message.guid}",
+        payload={
+            "message_type": message.message_type,
+            "guid": message.guid,
+            "file": message.file_name,
+            "error": message.transport_error,
+        },
+    )
+
+
 def ingest_receipts() -> dict[str, int]:
-    """Read every receipt file waiting, store and apply each file in its own transaction."""
+    """Store and apply every receipt file waiting in every receive folder, a batch at a time."""
     jobs.clear_once("ingest", INGEST)
-    exchange = gateway()
-    totals: dict[str, int] = {}
-    for incoming in exchange.claim_receipts(RECEIPT_BATCH):
+    limit = pipeline_settings().receipt_batch
+    with session_scope() as session:
+        exchanges = receiving_gateways(session)
+    totals: Counter[str] = Counter()
+    for exchange in exchanges:
+        while ingest_batch(exchange, limit, totals) >= limit:
+            pass
+    return dict(totals)
+
+
+def ingest_batch(exchange: FolderExchange, limit: int, totals: Counter[str]) -> int:
+    """Claim up to `limit` files, store them in one transaction, then archive them."""
+    claimed = list(exchange.claim_receipts(limit))
+    readable: list[tuple[IncomingFile, ReceiptFile]] = []
+    for incoming in claimed:
         try:
-            receipts = parse_receipts(incoming.data)
+            parsed = parse_receipts(incoming.data)
         except DomainError as exc:
             log.warning("receipt %s refused: %s", incoming.name, exc)
-            exchange.failed(incoming, str(exc))
-            totals["refused"] = totals.get("refused", 0) + 1
+            exchange.failed(incoming, f"{exc.code}: {exc.message}")
+            totals["refused"] += 1
             continue
+        raw = incoming.data.decode("utf-8", "replace")
+        readable.append((incoming, ReceiptFile(incoming.name, raw, parsed)))
+    if readable:
+        _store(exchange, readable, totals)
+    return len(claimed)
+
+
+def _store(
+    exchange: FolderExchange,
+    readable: list[tuple[IncomingFile, ReceiptFile]],
+    totals: Counter[str],
+) -> None:
+    try:
         with session_scope() as session:
-            counts = ingest(
-                session,
-                receipts,
-                file_name=incoming.name,
-                raw=incoming.data.decode("utf-8", "replace"),
-            )
+            totals.update(ingest_files(session, [file for _, file in readable]))
+    except (DataError, IntegrityError):
+        if len(readable) == 1:
+            raise
+        # One file the database refuses must not hold back the others: store them one by one.
+        for item in readable:
+            _store_alone(exchange, item, totals)
+        return
+    for incoming, _ in readable:
         exchange.done(incoming)
-        for key, value in counts.items():
-            totals[key] = totals.get(key, 0) + value
-    return totals
 
 
-def sweep_clearance() -> int:
-    """Re-enqueue overdue pipeline work from the database; the database is the source of truth."""
-    gateway().release_stale_claims()
-    cutoff = utcnow() - timedelta(seconds=get_settings().relay_grace_s)
+def _store_alone(
+    exchange: FolderExchange, item: tuple[IncomingFile, ReceiptFile], totals: Counter[str]
+) -> None:
+    incoming, file = item
+    try:
+        with session_scope() as session:
+            totals.update(ingest_files(session, [file]))
+    except (DataError, IntegrityError) as exc:
+        log.warning("receipt %s refused by the database: %s", incoming.name, exc)
+        exchange.failed(incoming, f"database refused: {exc.orig}")
+        totals["refused"] += 1
+        return
+    exchange.done(incoming)
+
+
+def record_shipped(event_ids: list[int]) -> int:
+    """For `parcel.shipped` events: the released case has left the bonded warehouse."""
+    return _move_orders(event_ids, "shipped", source_prefix="event")
+
+
+def cancel_orders(event_ids: list[int]) -> int:
+    """For `order.cancelled` events: withdraw what customs has not seen, else ask for CEB623."""
     with session_scope() as session:
-        matched = _overdue_ids(session, "parcel.matched", "matched", cutoff)
-        declared = _overdue_ids(session, "clearance.declared", "declared", cutoff)
-    if matched:
-        jobs.enqueue("declare", "clearance.jobs.declare_matched", matched)
-    if declared:
-        jobs.enqueue("submit", "clearance.jobs.submit_declared", declared)
-    return len(matched) + len(declared)
+        order_ids = _order_ids(session, event_ids)
+        cases = session.exec(
+            select(ClearanceCase).where(col(ClearanceCase.order_id).in_(order_ids))
+        )
+        return sum(_cancel_one(session, case) for case in cases.all())
 
 
-def _overdue_ids(session: Session, topic: str, state: str, cutoff: datetime) -> list[int]:
-    """Latest event ids of cases (or matched parcels) stuck in `state` since before `cutoff`."""
-    if state == "matched":
-        stuck = (
-            sa_select(col(Parcel.order_id))
-            .outerjoin(ClearanceCase, col(ClearanceCase.parcel_id) == col(Parcel.id))
-            .where(
-                col(Parcel.floor_state) == "received",
-                col(Parcel.matched_at) < cutoff,
-                col(ClearanceCase.id).is_(None) | (col(ClearanceCase.state) == "matched"),
-            )
+def _cancel_one(session: Session, case: ClearanceCase) -> int:
+    if case.state in ("cancelled", "shipped", "closed", "returned"):
+        return 0
+    request_cancel(session, case, actor=ACTOR, source="event:order.cancelled")
+    return 1
+
+
+def _move_orders(event_ids: list[int], target: str, *, source_prefix: str) -> int:
+    with session_scope() as session:
+        order_ids = _order_ids(session, event_ids)
+        cases = session.exec(
+            select(ClearanceCase).where(col(ClearanceCase.order_id).in_(order_ids))
         )
-    else:
-        stuck = sa_select(col(ClearanceCase.order_id)).where(
-            col(ClearanceCase.state) == state, col(ClearanceCase.state_since) < cutoff
-        )
-    query = (
-        sa_select(col(Event.id))
-        .where(col(Event.topic) == topic, col(Event.subject_id).in_(stuck.limit(1000)))
-        .order_by(col(Event.id).desc())
-        .limit(1000)
-    )
-    return list(session.scalars(query))
+        moved = 0
+        for case in cases.all():
+            if case.state == target:
+                continue
+            try:
+                check_move(case.state, target)
+            except Conflict:
+                log.warning("case %s is %s; %s ignored", case.cop_no, case.state, target)
+                continue
+            source = f"{source_prefix}:{target}"
+            move(session, case, target, actor=ACTOR, source=source)
+            moved += 1
+        return moved

@@ -68,3 +68,16 @@ def check_move(current: str, target: str) -> None:
 def customs_may_move(current: str) -> bool:
     """Receipts apply once a case was submitted (and while customs still decides)."""
     return current not in ("received", "matched", "shipped", "closed", "cancelled")
+
+
+# Where a returnStatus sits in customs' own sequence; breaks ties between equal returnTimes.
+_RANK = {1: 0, 2: 1, 3: 1, 4: 1, 100: 2, 120: 2, 300: 3, 500: 3, 399: 5, 800: 6, 700: 7, 899: 8}
+
+
+def status_rank(status: int | None) -> int:
+    """Order of a status in the receipt sequence (2 → 120 → 300/500 → 5xx → 399 → 800 → 899)."""
+    if status is None:
+        return -1
+    if 501 <= status <= 599:
+        return 4
+    return _RANK.get(status, 2 if status < 0 else 0)

@@ -14,7 +14,9 @@ def wire() -> None:
     webhooks.subscribe()
     outbox.subscribe("parcel.matched", "declare", "clearance.jobs.declare_matched")
     outbox.subscribe("clearance.declared", "submit", "clearance.jobs.submit_declared")
-    outbox.register_sweeper("clearance.jobs.sweep_clearance")
+    outbox.subscribe("parcel.shipped", "declare", "clearance.jobs.record_shipped")
+    outbox.subscribe("order.cancelled", "declare", "clearance.jobs.cancel_orders")
+    outbox.register_sweeper("clearance.sweep.sweep_clearance")
 
 
 def ticker() -> Ticker:

@@ -25,7 +25,15 @@ from kit.settings import get_settings
 log = logging.getLogger(__name__)
 
 QUEUE_NAMES = ("events", "declare", "submit", "ingest", "sweep", "labels", "webhooks")
-JOB_TIMEOUTS = {"events": 120, "declare": 300, "submit": 300, "ingest": 600, "sweep": 300}
+JOB_TIMEOUTS = {
+    "events": 120,
+    "declare": 300,
+    "submit": 300,
+    "ingest": 600,
+    "sweep": 300,
+    "labels": 120,
+    "webhooks": 60,
+}
 _fake_server: fakeredis.FakeServer | None = None
 _connections: dict[str, Redis] = {}
 

@@ -4,25 +4,28 @@ from its receive folder, archive both by date under DATA_DIR for audit."""
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
+from clearance.gateway import dxp
 from clearance.gateway.port import IncomingFile, OutgoingMessage
 
 STALE_CLAIM_S = 300
 
 
-def atomic_write(directory: Path, name: str, data: bytes) -> Path:
+def atomic_write(directory: Path, name: str, data: bytes, *, durable: bool = True) -> Path:
     """Write via a hidden temp file then rename, so the transfer client never sees half a file."""
     directory.mkdir(parents=True, exist_ok=True)
     temp = directory / f".{name}.tmp"
     with open(temp, "wb") as handle:
         handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+        if durable:
+            handle.flush()
+            os.fsync(handle.fileno())
     final = directory / name
     os.replace(temp, final)
     return final
@@ -36,49 +39,79 @@ def _stamp() -> str:
 class FolderExchange:
     """A gateway over two folders shared with the E-Port transfer client (or the simulator)."""
 
-    def __init__(self, send_dir: Path, receive_dir: Path, archive_dir: Path) -> None:
+    def __init__(
+        self,
+        send_dir: Path,
+        receive_dir: Path,
+        archive_dir: Path,
+        *,
+        envelope_sender: str | None = None,
+        file_prefix: str = "",
+    ) -> None:
         self.send_dir = send_dir
         self.receive_dir = receive_dir
         self.archive_dir = archive_dir
+        self.envelope_sender = envelope_sender
+        self.file_prefix = file_prefix
         self.claim_dir = receive_dir.parent / (receive_dir.name + ".processing")
         self.error_dir = archive_dir / "errors"
 
     def send(self, message: OutgoingMessage) -> str:
-        name = f"{message.message_type}_{message.business_key}_{_stamp()}.xml"
-        atomic_write(self.send_dir, name, message.xml)
-        atomic_write(self._dated("sent"), name, message.xml)
+        name = f"{self.file_prefix}{message.message_type}_{message.business_key}_{_stamp()}.xml"
+        data = message.xml
+        if self.envelope_sender:
+            data = dxp.wrap(
+                data, msg_type=message.message_type, sender_id=self.envelope_sender, file_name=name
+            )
+        atomic_write(self.send_dir, name, data)
+        atomic_write(self._dated("sent"), name, data)
         return name
+
+    def picked_up(self, file_name: str) -> bool:
+        """The transfer client removes what it has taken from the send folder."""
+        return not (self.send_dir / file_name).exists()
 
     def _dated(self, kind: str) -> Path:
         return self.archive_dir / kind / datetime.now().strftime("%Y%m%d")
 
-    def _claim(self, path: Path) -> Path | None:
-        target = self.claim_dir / path.name
+    def _claim(self, name: str) -> Path | None:
+        target = self.claim_dir / name
         try:
-            os.rename(path, target)
+            os.rename(self.receive_dir / name, target)
         except FileNotFoundError:
             return None  # another worker claimed it first
         os.utime(target)  # the claim's age, not the receipt's, decides when it is stale
         return target
 
-    def claim_receipts(self, limit: int) -> Iterator[IncomingFile]:
-        self.claim_dir.mkdir(parents=True, exist_ok=True)
+    def waiting(self) -> list[str]:
+        """Names of the receipt files waiting in the receive folder."""
         if not self.receive_dir.exists():
-            return
-        names = sorted(
-            e.name
-            for e in os.scandir(self.receive_dir)
-            if e.is_file() and not e.name.startswith(".")
-        )
-        for name in names[:limit]:
-            claimed = self._claim(self.receive_dir / name)
-            if claimed is not None:
-                yield IncomingFile(name, claimed, claimed.read_bytes())
+            return []
+        with os.scandir(self.receive_dir) as entries:
+            return [e.name for e in entries if not e.name.startswith(".") and e.is_file()]
+
+    def claim_receipts(self, limit: int) -> Iterator[IncomingFile]:
+        """Claim up to `limit` files; workers start at random places so they rarely collide."""
+        self.claim_dir.mkdir(parents=True, exist_ok=True)
+        names = sorted(self.waiting())
+        start = random.randrange(len(names)) if names else 0
+        claimed = 0
+        for name in names[start:] + names[:start]:
+            if claimed >= limit:
+                return
+            path = self._claim(name)
+            if path is not None:
+                claimed += 1
+                yield IncomingFile(name, path, path.read_bytes())
 
     def done(self, incoming: IncomingFile) -> None:
+        """Archive a stored receipt by date; a file already put back by the sweeper is left."""
         target = self._dated("received")
         target.mkdir(parents=True, exist_ok=True)
-        shutil.move(incoming.path, target / incoming.name)
+        try:
+            shutil.move(incoming.path, target / incoming.name)
+        except FileNotFoundError:
+            return
 
     def failed(self, incoming: IncomingFile, reason: str) -> None:
         self.error_dir.mkdir(parents=True, exist_ok=True)
@@ -92,6 +125,9 @@ class FolderExchange:
         count = 0
         for entry in os.scandir(self.claim_dir):
             if time.time() - entry.stat().st_mtime > older_than_s:
-                os.replace(entry.path, self.receive_dir / entry.name)
+                try:
+                    os.replace(entry.path, self.receive_dir / entry.name)
+                except FileNotFoundError:
+                    continue  # finished meanwhile
                 count += 1
         return count

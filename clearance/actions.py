@@ -1,0 +1,141 @@
+"""What a broker does to a declaration: fix its order data, resubmit, cancel, retry transport."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from clearance.cases import move
+from clearance.declare import build_message
+from clearance.models import ClearanceCase, CustomsMessage
+from kit import outbox
+from kit import queue as jobs
+from kit.errors import Conflict, FieldIssue, ValidationFailed
+from warehouses.models import Order
+
+SEND = "clearance.jobs.send_pending"
+# Order fields a broker may correct after a rejection; amounts and SKUs go through intake again.
+CORRECTABLE = {
+    "buyer_name": 60,
+    "buyer_phone": 30,
+    "consignee_name": 100,
+    "consignee_phone": 50,
+    "consignee_address": 200,
+}
+WITHDRAWABLE = ("matched", "declared", "rejected")
+
+
+def correct_order(
+    session: Session, case: ClearanceCase, changes: dict[str, str], *, actor: str
+) -> Order:
+    """Correct the order data of a rejected declaration before it is resubmitted."""
+    if case.state != "rejected":
+        raise Conflict(
+            "not_rejected", f"only a rejected declaration is corrected; it is {case.state}"
+        )
+    _check_changes(changes)
+    order = session.get(Order, case.order_id)
+    assert order is not None
+    before = {name: getattr(order, name) for name in changes}
+    for name, value in changes.items():
+        setattr(order, name, value.strip())
+    session.add(order)
+    payload = {"before": before, "after": {k: v.strip() for k, v in changes.items()}}
+    outbox.record(
+        session, "order.corrected", ("order", case.order_id), actor=actor, payload=payload
+    )
+    return order
+
+
+def _check_changes(changes: dict[str, str]) -> None:
+    issues = [
+        FieldIssue(name, "not_correctable", "this field is not corrected here")
+        for name in changes
+        if name not in CORRECTABLE
+    ]
+    issues += [
+        FieldIssue(name, "length", f"1 to {CORRECTABLE[name]} characters")
+        for name, value in changes.items()
+        if name in CORRECTABLE and not 0 < len(value.strip()) <= CORRECTABLE[name]
+    ]
+    if not changes:
+        issues.append(FieldIssue("body", "empty", "nothing to correct"))
+    if issues:
+        raise ValidationFailed(issues)
+
+
+def resubmit(session: Session, case: ClearanceCase, *, actor: str) -> CustomsMessage:
+    """Build a corrected CEB621 (appType 2, 变更) for a rejected case and send it."""
+    if case.state != "rejected":
+        raise Conflict(
+            "not_rejected", f"only a rejected declaration is resubmitted; it is {case.state}"
+        )
+    _withdraw_pending(session, case)
+    message = build_message(session, case, app_type="2")
+    source = f"message:{message.guid}"
+    payload = {"message_type": "CEB621", "guid": message.guid, "app_type": "2"}
+    move(session, case, "declared", actor=actor, source=source, payload=payload)
+    return message
+
+
+def submit_batch(session: Session, cases: list[ClearanceCase]) -> list[int]:
+    """Send the pending messages of these declared cases now; returns the case ids taken."""
+    ids = [c.id for c in cases if c.id is not None and c.state == "declared"]
+    if ids:
+        jobs.enqueue_after_commit(session, "submit", SEND, ids)
+    return ids
+
+
+def retry_transport(session: Session, case: ClearanceCase, *, actor: str) -> int:
+    """Put messages whose transport failed back to pending and send them again."""
+    assert case.id is not None
+    result = session.execute(
+        update(CustomsMessage)
+        .where(
+            col(CustomsMessage.case_id) == case.id, col(CustomsMessage.transport_state) == "failed"
+        )
+        .values(transport_state="pending", transport_error=None)
+    )
+    count = int(getattr(result, "rowcount", 0) or 0)
+    if not count:
+        raise Conflict("no_failed_transport", "this declaration has no failed message to retry")
+    outbox.record(
+        session, "clearance.transport_retry", ("order", case.order_id), actor=actor, payload={}
+    )
+    jobs.enqueue_after_commit(session, "submit", SEND, [case.id])
+    return count
+
+
+def request_cancel(session: Session, case: ClearanceCase, *, actor: str, source: str) -> str:
+    """Cancel a declaration customs has not accepted; after submission CEB623 is required."""
+    if case.state in WITHDRAWABLE:
+        _withdraw_pending(session, case)
+        move(session, case, "cancelled", actor=actor, source=source)
+        return "cancelled"
+    payload: dict[str, Any] = {"state": case.state, "needs": "CEB623"}
+    outbox.record(
+        session,
+        "clearance.cancel_requested",
+        ("order", case.order_id),
+        actor=actor,
+        source=source,
+        payload=payload,
+    )
+    return "cancel_requested"
+
+
+def _withdraw_pending(session: Session, case: ClearanceCase) -> None:
+    session.execute(
+        update(CustomsMessage)
+        .where(
+            col(CustomsMessage.case_id) == case.id, col(CustomsMessage.transport_state) == "pending"
+        )
+        .values(transport_state="withdrawn")
+    )
+
+
+def latest_message(session: Session, case_id: int) -> CustomsMessage | None:
+    query = select(CustomsMessage).where(col(CustomsMessage.case_id) == case_id)
+    return session.exec(query.order_by(col(CustomsMessage.id).desc())).first()

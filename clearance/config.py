@@ -1,0 +1,34 @@
+"""The pipeline's own knobs, read from CLEARWAY_* environment variables like kit.settings."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# How long a case may wait in a state before the sweeper flags it as stuck, in seconds.
+# Customs normally answers 2/120 within minutes and 399/800 within hours; held cases wait days.
+DEFAULT_STUCK_AFTER: dict[str, float] = {
+    "declared": 300,
+    "submitted": 1800,
+    "accepted": 4 * 3600,
+    "manual_review": 24 * 3600,
+    "inspection": 24 * 3600,
+    "cleared": 4 * 3600,
+    "held": 3 * 24 * 3600,
+    "rejected": 24 * 3600,
+}
+
+
+class PipelineSettings(BaseSettings):
+    """Receipt batching, stale claims and stuck thresholds (e.g. CLEARWAY_STUCK_AFTER='{...}')."""
+
+    model_config = SettingsConfigDict(env_prefix="CLEARWAY_", env_file=".env", extra="ignore")
+
+    receipt_batch: int = Field(default=500, ge=1, le=5000)
+    claim_stale_s: float = Field(default=300.0, gt=0)
+    stuck_after: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_STUCK_AFTER))
+
+
+def pipeline_settings() -> PipelineSettings:
+    """Read afresh each time (cheap), so tests and operators can change the environment."""
+    return PipelineSettings()

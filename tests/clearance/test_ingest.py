@@ -1,0 +1,128 @@
+"""Receipt ingestion in batches: raw storage, de-duplication, newest-wins, events, refusals."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+from sqlalchemy import func, select
+from sqlmodel import col
+
+from clearance.exchange import gateway
+from clearance.jobs import ingest_batch, ingest_receipts
+from clearance.loadgen import (
+    expected_states,
+    receipts_for,
+    seed_submitted_cases,
+    unique_count,
+    write_receipts,
+)
+from clearance.models import ClearanceCase, Receipt
+from declarations.receipts import Receipt as Parsed
+from kit.db import session_scope
+from kit.outbox import Event
+from tests.conftest import Stack
+from warehouses.models import Parcel
+
+
+def _seed(count: int, run: str = "L") -> list[Parsed]:
+    with session_scope() as session:
+        cases = seed_submitted_cases(session, count, run=run)
+    return receipts_for(cases)
+
+
+def final_states() -> dict[str, str]:
+    with session_scope() as session:
+        rows = session.execute(select(col(ClearanceCase.cop_no), col(ClearanceCase.state)))
+        return dict(rows.tuples().all())
+
+
+def stored_receipts() -> int:
+    with session_scope() as session:
+        return session.scalar(select(func.count()).select_from(Receipt)) or 0
+
+
+def test_every_receipt_twice_and_shuffled_ends_as_a_clean_run(stack: Stack) -> None:
+    receipts = _seed(60)
+    doubled = receipts + [
+        Parsed(r.message_type, r.guid, r.return_status, r.return_time, r.return_info, r.keys)
+        for r in receipts
+    ]
+    random.Random(5).shuffle(doubled)
+    folder = gateway().receive_dir
+    write_receipts(folder, doubled[: len(receipts)])
+    first = ingest_receipts()
+    write_receipts(folder, doubled[len(receipts) :])
+    second = ingest_receipts()
+    lost = unique_count(receipts) - stored_receipts()
+    assert lost == 0
+    assert first.get("duplicate", 0) + second.get("duplicate", 0) == len(receipts)
+    assert final_states() == expected_states(receipts)
+    assert list(gateway().receive_dir.iterdir()) == []
+
+
+def test_clean_run_one_file_at_a_time_matches_expected_states(stack: Stack) -> None:
+    receipts = _seed(25)
+    exchange = gateway()
+    totals: Counter[str] = Counter()
+    for receipt in receipts:
+        write_receipts(exchange.receive_dir, [receipt])
+        ingest_batch(exchange, 1, totals)
+    assert totals == Counter(applied=len(receipts))
+    assert final_states() == expected_states(receipts)
+
+
+def test_older_receipt_is_stored_but_not_applied(stack: Stack) -> None:
+    receipts = [r for r in _seed(1) if r.return_status in (120, 800)]
+    newest, older = sorted(receipts, key=lambda r: r.return_time, reverse=True)
+    write_receipts(gateway().receive_dir, [newest])
+    ingest_receipts()
+    write_receipts(gateway().receive_dir, [older])
+    assert ingest_receipts() == {"stale": 1}
+    with session_scope() as session:
+        case = session.scalars(select(ClearanceCase)).one()
+        parcel = session.get(Parcel, case.parcel_id)
+        outcomes = sorted(session.scalars(select(col(Receipt.outcome))))
+    assert (case.state, case.last_status, outcomes) == ("released", 800, ["applied", "stale"])
+    assert parcel is not None and parcel.customs_state == "released"
+
+
+def test_each_move_is_an_event_with_receipt_source_and_meaning(stack: Stack) -> None:
+    receipts = [r for r in _seed(1) if r.return_status in (2, 120, 399, 800)]
+    write_receipts(gateway().receive_dir, receipts)
+    ingest_receipts()
+    with session_scope() as session:
+        events = list(session.scalars(select(Event).order_by(col(Event.id))))
+    moves = [(e.topic, e.payload.get("from"), e.payload.get("to")) for e in events]
+    assert moves[-4:] == [
+        ("clearance.accepted", "submitted", "accepted"),
+        ("clearance.receipt", None, None),
+        ("clearance.cleared", "accepted", "cleared"),
+        ("clearance.released", "cleared", "released"),
+    ]
+    released = events[-1]
+    assert released.actor == "customs"
+    assert released.source is not None and released.source.startswith("receipt:")
+    assert (released.payload["meaning_zh"], released.payload["meaning_en"]) == ("放行", "Released")
+
+
+def test_unreadable_and_hostile_files_are_set_aside_with_a_reason(stack: Stack) -> None:
+    folder = gateway().receive_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "garbage.xml").write_bytes(b"<not-closed")
+    bomb = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>'
+    (folder / "entity.xml").write_bytes(bomb)
+    assert ingest_receipts() == {"refused": 2}
+    errors = gateway().error_dir
+    assert sorted(p.name for p in errors.iterdir() if p.suffix == ".xml") == [
+        "entity.xml",
+        "garbage.xml",
+    ]
+    assert stored_receipts() == 0
+
+
+def test_receipt_for_unknown_declaration_is_kept_unmatched(stack: Stack) -> None:
+    receipts = _seed(1)
+    stranger = Parsed("CEB622", "X" * 36, 2, "20261129090000000", "", {"copNo": "CWNOPE"})
+    write_receipts(gateway().receive_dir, [stranger, *receipts[:1]])
+    assert ingest_receipts() == {"unmatched": 1, "applied": 1}
