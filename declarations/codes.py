@@ -7,6 +7,11 @@ from enum import StrEnum
 
 CEB_NS = "http://www.chinaport.gov.cn/ceb"
 DXP_NS = "http://www.chinaport.gov.cn/dxp"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+DS_NS = "http://www.w3.org/2000/09/xmldsig#"
+# DxpMsg ReceiverId of the CBEC import system, and of the export one (cbec-facts §2.11, [V]).
+DXP_RECEIVER_IMPORT = "DXPEDCCEB0000002"
+DXP_RECEIVER_EXPORT = "DXPEDCCEB0000003"
 CURRENCY_CNY = "142"
 COUNTRY_CHINA = "142"
 
@@ -23,16 +28,22 @@ class StatusClass(StrEnum):
 
 @dataclass(frozen=True)
 class ReturnStatus:
+    """One returnStatus value: its meaning in Chinese and English, and what kind of news it is."""
+
     code: int
     zh: str
     en: str
     klass: StatusClass
 
+    @property
+    def is_failure(self) -> bool:
+        return self.klass is StatusClass.rejected
+
 
 _STATUSES = [
     ReturnStatus(1, "电子口岸已暂存", "Staged at E-Port", StatusClass.in_progress),
-    ReturnStatus(2, "电子口岸申报中", "Being declared at E-Port", StatusClass.accepted),
-    ReturnStatus(3, "发送海关成功", "Sent to customs", StatusClass.accepted),
+    ReturnStatus(2, "电子口岸申报中", "Being declared at E-Port", StatusClass.in_progress),
+    ReturnStatus(3, "发送海关成功", "Sent to customs", StatusClass.in_progress),
     ReturnStatus(4, "发送海关失败", "Failed to send to customs", StatusClass.rejected),
     ReturnStatus(100, "海关退单", "Rejected by customs", StatusClass.rejected),
     ReturnStatus(120, "海关入库", "Accepted by customs", StatusClass.accepted),
@@ -130,3 +141,49 @@ TRAF_MODES: dict[str, tuple[str, str]] = {
     "Z": ("出口加工区", "Export processing zone"),
     "H": ("边境特殊海关作业区", "Border special customs zone"),
 }
+
+# appType / appStatus / trade modes (cbec-facts §3.1, §3.3, [V]).
+APP_TYPES: dict[str, tuple[str, str]] = {
+    "1": ("新增", "new"),
+    "2": ("变更", "change"),
+    "3": ("删除", "delete"),
+}
+APP_STATUSES: dict[str, tuple[str, str]] = {"1": ("暂存", "staged"), "2": ("申报", "declare")}
+TRADE_MODES: dict[str, tuple[str, str]] = {
+    "1210": ("保税跨境贸易电子商务", "bonded e-commerce"),
+    "9610": ("跨境贸易电子商务", "direct purchase"),
+}
+
+# trafMode values that are real conveyances, as a 9610 cross-border leg needs (§3.7).
+CONVEYANCE_TRAF_MODES = frozenset({"2", "3", "4", "5", "9"})
+
+# wrapType: the spec comment lists the kinds in this order; the numbering 1..7 is only implied
+# (cbec-facts §3.8, [U]) so it is a default a deployment may replace.
+WRAP_TYPES: dict[str, tuple[str, str]] = {
+    "1": ("木箱", "wooden case"),
+    "2": ("纸箱", "carton"),
+    "3": ("桶装", "drum"),
+    "4": ("散装", "bulk"),
+    "5": ("托盘", "pallet"),
+    "6": ("包", "bag"),
+    "7": ("罐车", "tank truck"),
+}
+
+# CEB816 TaxHeadRd status (§2.10, [V ZJ-OTHER]).
+TAX_BILL_STATUSES: dict[str, tuple[str, str]] = {
+    "1": ("已生成", "generated"),
+    "2": ("已汇总", "summarised"),
+    "3": ("作废", "void"),
+}
+
+
+def country_name(code: str) -> str | None:
+    """English name of a customs 3-digit country code, or None if the table lacks it."""
+    entry = COUNTRIES.get(code)
+    return entry[1] if entry else None
+
+
+def unit_name(code: str) -> str | None:
+    """Chinese name of a JGS-20 unit code (not a currency: 142 is 瓶 here)."""
+    entry = UNITS.get(code)
+    return entry[0] if entry else None

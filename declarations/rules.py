@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 SINGLE_ORDER_LIMIT = Decimal("5000")
@@ -73,3 +74,173 @@ def over_single_limit(actural_paid: Decimal) -> bool:
 
 def over_annual_limit(already_this_year: Decimal, actural_paid: Decimal) -> bool:
     return already_this_year + actural_paid > ANNUAL_LIMIT
+
+
+CUSTOMS_TOLERANCE = Decimal("0.05")  # cbec-facts §5.2: customs tolerates 5% on computed amounts
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something customs would reject (or tax differently), in words for the broker (English) and
+    as customs would write it in returnInfo (Chinese)."""
+
+    code: str
+    field: str
+    message: str
+    zh: str
+    value: str | None = None
+    severity: str = "error"
+
+    @property
+    def return_info(self) -> str:
+        shown = f" [{self.value}]" if self.value else ""
+        return f"{self.zh}: {self.field}{shown} ({self.code})"[:1000]
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {
+            "code": self.code,
+            "field": self.field,
+            "message": self.message,
+            "return_info": self.return_info,
+            "value": self.value,
+            "severity": self.severity,
+        }
+
+
+def within(actual: Decimal, expected: Decimal, tolerance: Decimal = CUSTOMS_TOLERANCE) -> bool:
+    """Whether an amount agrees with what it should be, within a relative tolerance (0: to the
+    cent)."""
+    return abs(actual - expected) <= max(abs(expected) * tolerance, CENT / 2)
+
+
+@dataclass(frozen=True)
+class OrderTax:
+    """Tax of an order: one LineTax per line, and their sum."""
+
+    lines: tuple[LineTax, ...]
+
+    @property
+    def total(self) -> Decimal:
+        return sum((line.total for line in self.lines), Decimal("0.00"))
+
+
+def order_tax(lines: list[tuple[Decimal, Decimal, Decimal]]) -> OrderTax:
+    """CBEC tax per line of (dutiable value, VAT rate, consumption-tax rate), within the limits."""
+    return OrderTax(tuple(line_tax(value, vat, ct) for value, vat, ct in lines))
+
+
+def full_tax(
+    dutiable: Decimal, tariff_rate: Decimal, vat_rate: Decimal, consumption_rate: Decimal
+) -> LineTax:
+    """General-trade tax at the goods' full rates: what a single indivisible item above the
+    CNY 5,000 order limit pays (财关税〔2018〕49号, cbec-facts §5.1)."""
+    tariff = dutiable * tariff_rate
+    consumption_base = (dutiable + tariff) / (Decimal(1) - consumption_rate)
+    consumption = consumption_base * consumption_rate
+    vat = consumption_base * vat_rate
+    return LineTax(round_money(tariff), round_money(vat), round_money(consumption))
+
+
+def annual_total(history: list[tuple[date, Decimal]], year: int) -> Decimal:
+    """What a buyer paid in one calendar year: the annual limit resets on 1 January."""
+    return sum((paid for day, paid in history if day.year == year), Decimal(0))
+
+
+def is_single_indivisible(quantities: list[Decimal]) -> bool:
+    """One line of quantity one: the only order allowed above CNY 5,000 (at full tax)."""
+    return len(quantities) == 1 and quantities[0] == 1
+
+
+def limit_problems(
+    paid: Decimal, spent_this_year: Decimal, quantities: list[Decimal], field: str = "acturalPaid"
+) -> list[Problem]:
+    """The CNY 5,000 order and CNY 26,000 annual limits, with the indivisible-item exception."""
+    if over_annual_limit(spent_this_year, paid):
+        return [_over_annual(paid, spent_this_year)]
+    if not over_single_limit(paid):
+        return []
+    if is_single_indivisible(quantities):
+        return [
+            Problem(
+                "single_item_full_tax",
+                field,
+                f"one indivisible item of {paid} is over CNY 5,000: allowed, but taxed at the "
+                "full general-trade rates and counted in the annual total",
+                "单件不可分割商品超过单次限值，按货物税率全额征税",
+                str(paid),
+                "warning",
+            )
+        ]
+    return [
+        Problem(
+            "over_single_limit",
+            field,
+            f"the order pays {paid}, over the CNY 5,000 single-order limit",
+            "超过单次交易限值5000元",
+            str(paid),
+        )
+    ]
+
+
+def _over_annual(paid: Decimal, spent: Decimal) -> Problem:
+    return Problem(
+        "over_annual_limit",
+        "buyerIdNumber",
+        f"the buyer has spent {spent} this calendar year; {paid} more would pass CNY 26,000",
+        "超过个人年度交易限值26000元",
+        str(spent + paid),
+    )
+
+
+def id_problem(number: str, field: str = "buyerIdNumber") -> Problem | None:
+    """The 18-digit PRC ID rule as a Problem, or None when the number is valid."""
+    why = id_number_problem(number)
+    if why is None:
+        return None
+    return Problem(
+        "invalid_id_number",
+        field,
+        f"the buyer's ID number {why}",
+        "订购人身份证件号码校验不通过",
+        number,
+    )
+
+
+def amount_problems(
+    goods_value: Decimal,
+    freight: Decimal,
+    tax_total: Decimal,
+    discount: Decimal,
+    actural_paid: Decimal,
+    tolerance: Decimal = CUSTOMS_TOLERANCE,
+) -> list[Problem]:
+    """acturalPaid = goodsValue + freight + taxTotal − discount, within the tolerance."""
+    expected = expected_paid(goods_value, freight, tax_total, discount)
+    if within(actural_paid, expected, tolerance):
+        return []
+    return [
+        Problem(
+            "paid_mismatch",
+            "acturalPaid",
+            f"acturalPaid {actural_paid} should be goodsValue + freight + taxTotal − discount "
+            f"= {expected}",
+            "实际支付金额与货值、运费、税款、优惠计算不符",
+            str(actural_paid),
+        )
+    ]
+
+
+def line_total_problem(
+    where: str, price: Decimal, qty: Decimal, total: Decimal, tolerance: Decimal = CUSTOMS_TOLERANCE
+) -> Problem | None:
+    """A line whose totalPrice is not price × qty (within the tolerance), or None."""
+    expected = round_money(price * qty)
+    if within(total, expected, tolerance):
+        return None
+    return Problem(
+        "line_total_mismatch",
+        f"{where}/totalPrice",
+        f"line total {total} should be price {price} × qty {qty} = {expected}",
+        "商品总价与单价乘数量不符",
+        str(total),
+    )
