@@ -60,7 +60,7 @@ def snapshot(session: Session, principal: Principal) -> dict[str, Any]:
 
 def _warehouse_ids(session: Session, codes: list[str]) -> dict[str, int]:
     query = sa_select(col(Warehouse.code), col(Warehouse.id)).where(col(Warehouse.code).in_(codes))
-    return dict(session.execute(query).tuples())
+    return dict(session.execute(query).tuples().all())
 
 
 def _hour_slots(now: datetime) -> list[datetime]:
@@ -150,7 +150,9 @@ def customs_rates(
             sa_select(col(ClearanceCase.warehouse_id), func.count())
             .where(col(ClearanceCase.created_at) >= since)
             .group_by(col(ClearanceCase.warehouse_id))
-        ).tuples()
+        )
+        .tuples()
+        .all()
     )
     rates: dict[int, dict[str, float]] = {}
     for warehouse_id in ids.values():
