@@ -25,6 +25,7 @@ from kit.identity_cli import demo_identities, users_app
 from kit.migrate import upgrade
 from kit.queue import QUEUE_NAMES
 from kit.settings import get_settings
+from warehouses.cli import import_orders_command
 from warehouses.demo import MERCHANTS, demo_order, seed_reference
 from warehouses.demo_floor import run_floor
 from warehouses.intake import create_order
@@ -38,6 +39,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(users_app, name="users")
 register_clearance(app)
+app.command("import-orders")(import_orders_command)
 console = Console()
 
 

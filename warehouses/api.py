@@ -1,31 +1,53 @@
-"""HTTP routes of the floor: order intake and scans (translate HTTP into service calls only)."""
+"""HTTP routes of the floor: intake, scans, undo, bags, exceptions (HTTP to service calls only)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, File, Header, Query, Response, UploadFile, status
 from sqlmodel import Session, select
 
 from kit.auth import Principal, Role
 from kit.web import SessionDep, require
-from warehouses.intake import create_order
-from warehouses.models import Order, Parcel
-from warehouses.scanning import scan_inbound
-from warehouses.schemas import OrderIn, OrderOut, ScanIn, ScanOut
+from warehouses import bulk, exceptions, pages, station
+from warehouses.bags import create_bag
+from warehouses.intake import cancel_order, submit_order
+from warehouses.models import Merchant, Order, Parcel, Warehouse
+from warehouses.scanning import scan
+from warehouses.schemas import (
+    BagIn,
+    BagOut,
+    BatchIn,
+    BatchOut,
+    CancelIn,
+    ExceptionAction,
+    ExceptionOut,
+    FloorSummary,
+    OrderIn,
+    OrderOut,
+    ScanIn,
+    ScanLogRow,
+    ScanOut,
+    StationIn,
+)
 
-router = APIRouter(prefix="/api/v1", tags=["floor"])
+api = APIRouter(prefix="/api/v1", tags=["floor"])
 MerchantOrAdmin = Annotated[Principal, Depends(require(Role.merchant, Role.admin))]
 Floor = Annotated[Principal, Depends(require(Role.staff, Role.admin))]
+Bagger = Annotated[Principal, Depends(require(Role.staff, Role.merchant, Role.admin))]
+IdempotencyKey = Annotated[str | None, Header(max_length=60)]
+DryRun = Annotated[bool, Query(description="check every order, store nothing")]
 
 
-def order_out(session: Session, order: Order, merchant: str, warehouse: str) -> OrderOut:
+def order_out(session: Session, order: Order) -> OrderOut:
     parcel = session.exec(select(Parcel).where(Parcel.order_id == order.id)).one()
+    merchant = session.get(Merchant, order.merchant_id)
+    warehouse = session.get(Warehouse, order.warehouse_id)
     return OrderOut(
         id=order.id or 0,
         order_no=order.order_no,
-        merchant=merchant,
-        warehouse=warehouse,
+        merchant=merchant.code if merchant else "",
+        warehouse=warehouse.code if warehouse else "",
         goods_value=order.goods_value,
         freight=order.freight,
         discount=order.discount,
@@ -37,14 +59,115 @@ def order_out(session: Session, order: Order, merchant: str, warehouse: str) -> 
     )
 
 
-@router.post("/orders", status_code=status.HTTP_201_CREATED, response_model=OrderOut)
-def post_order(data: OrderIn, session: SessionDep, principal: MerchantOrAdmin) -> OrderOut:
-    """Take one order: every CBEC rule is checked; a refused order stores nothing."""
-    order = create_order(session, data, principal)
-    return order_out(session, order, data.merchant, data.warehouse)
+@api.post("/orders", status_code=status.HTTP_201_CREATED, response_model=OrderOut)
+def post_order(
+    data: OrderIn,
+    session: SessionDep,
+    principal: MerchantOrAdmin,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> OrderOut:
+    """Take one order: every CBEC rule is checked; a refused order stores nothing.
+
+    With an `Idempotency-Key` header a retried request returns the first answer (200)."""
+    order, replayed = submit_order(session, data, principal, idempotency_key)
+    if replayed:
+        response.status_code = status.HTTP_200_OK
+    return order_out(session, order)
 
 
-@router.post("/scans", response_model=ScanOut)
+@api.post("/orders/batch", response_model=BatchOut)
+def post_order_batch(
+    data: BatchIn,
+    session: SessionDep,
+    principal: MerchantOrAdmin,
+    dry_run: DryRun = False,
+    idempotency_key: IdempotencyKey = None,
+) -> BatchOut:
+    """Take many orders; answers order by order (accepted, or refused with field and reason)."""
+    candidates = bulk.json_candidates(data.orders)
+    return bulk.import_orders(
+        session, candidates, principal, dry_run=dry_run, idempotency_key=idempotency_key
+    )
+
+
+@api.post("/orders/import", response_model=BatchOut)
+def post_order_csv(
+    file: Annotated[UploadFile, File(description="CSV, one row per order line")],
+    session: SessionDep,
+    principal: MerchantOrAdmin,
+    dry_run: DryRun = False,
+    idempotency_key: IdempotencyKey = None,
+) -> BatchOut:
+    """Import a CSV (UTF-8 or GB18030); rows of one order share merchant and order_no."""
+    candidates = bulk.csv_candidates(bulk.decode_csv(file.file.read(bulk.MAX_CSV_BYTES + 1)))
+    return bulk.import_orders(
+        session, candidates, principal, dry_run=dry_run, idempotency_key=idempotency_key
+    )
+
+
+@api.post("/orders/{order_no}/cancel", response_model=OrderOut)
+def post_cancel(
+    order_no: str, data: CancelIn, session: SessionDep, principal: MerchantOrAdmin
+) -> OrderOut:
+    """Cancel an order (merchant); the floor will refuse its parcel from now on."""
+    return order_out(session, cancel_order(session, order_no, data.reason, principal))
+
+
+@api.post("/scans", response_model=ScanOut)
 def post_scan(data: ScanIn, session: SessionDep, principal: Floor) -> ScanOut:
-    """Judge one inbound scan: matched, duplicate, unknown, wrong warehouse, weight, hold."""
-    return scan_inbound(session, data, principal)
+    """Judge one scan (inbound or gate-out): the outcome, what it matched, and why."""
+    return scan(session, data, principal)
+
+
+@api.get("/scans", response_model=list[ScanLogRow])
+def get_scans(
+    warehouse: str,
+    station_name: Annotated[str, Query(alias="station")],
+    session: SessionDep,
+    principal: Floor,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> list[ScanLogRow]:
+    """A station's latest scans, newest first."""
+    return station.recent_scans(session, warehouse, station_name, principal, limit)
+
+
+@api.post("/scans/undo", response_model=ScanLogRow)
+def post_undo(data: StationIn, session: SessionDep, principal: Floor) -> ScanLogRow:
+    """Undo the station's last scan: its parcel goes back to expected, exceptions withdrawn."""
+    return station.undo_last(session, data, principal)
+
+
+@api.post("/bags", status_code=status.HTTP_201_CREATED, response_model=BagOut)
+def post_bag(data: BagIn, session: SessionDep, principal: Bagger) -> BagOut:
+    """Register a bag label covering several parcels of one warehouse."""
+    return create_bag(session, data, principal)
+
+
+@api.get("/warehouses/{code}/floor", response_model=FloorSummary)
+def get_floor(code: str, session: SessionDep, principal: Floor) -> FloorSummary:
+    """Parcels expected, received and shipped, and open exceptions by reason."""
+    principal.require_warehouse(code)
+    return station.floor_summary(session, code)
+
+
+@api.get("/warehouses/{code}/exceptions", response_model=list[ExceptionOut])
+def get_exceptions(
+    code: str, session: SessionDep, principal: Floor, state: str = "open"
+) -> list[ExceptionOut]:
+    """The warehouse's exception queue (open by default), oldest first."""
+    return exceptions.list_exceptions(session, code, principal, state)
+
+
+@api.post("/exceptions/{exception_id}/actions", response_model=ExceptionOut)
+def post_exception_action(
+    exception_id: int, data: ExceptionAction, session: SessionDep, principal: Floor
+) -> ExceptionOut:
+    """Attach the parcel to an order, mark it for return to sender, or dispose of it."""
+    return exceptions.act(session, exception_id, data, principal)
+
+
+# The app includes this one router: the floor's API and its pages.
+router = APIRouter()
+router.include_router(api)
+router.include_router(pages.router)

@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from declarations import rules
 from kit import outbox
 from kit.auth import Principal, Role
-from kit.errors import Conflict, FieldIssue, ValidationFailed
+from kit.errors import Conflict, FieldIssue, NotFound, ValidationFailed
 from warehouses.models import Merchant, Order, OrderLine, Parcel, Sku, Warehouse
 from warehouses.schemas import OrderIn
 
@@ -214,12 +214,43 @@ def _expected_weight(data: OrderIn, skus: list[Sku]) -> Decimal:
     )
 
 
-def create_order(session: Session, data: OrderIn, principal: Principal) -> Order:
+def _by_idempotency_key(session: Session, stored_key: str, data: OrderIn) -> Order | None:
+    order = session.exec(select(Order).where(Order.idempotency_key == stored_key)).first()
+    if order is not None and order.order_no != data.order_no:
+        raise Conflict(
+            "idempotency_key_reused",
+            f"this idempotency key already created order {order.order_no}",
+            field="idempotency_key",
+        )
+    return order
+
+
+def stored_key(merchant: str, key: str | None) -> str | None:
+    """Idempotency keys are per merchant: two merchants may pick the same key."""
+    return f"{merchant}:{key}" if key else None
+
+
+def submit_order(
+    session: Session, data: OrderIn, principal: Principal, idempotency_key: str | None = None
+) -> tuple[Order, bool]:
+    """Create the order, or return the one this idempotency key made before (True if replayed)."""
+    key = stored_key(data.merchant, idempotency_key)
+    if key is not None:
+        earlier = _by_idempotency_key(session, key, data)
+        if earlier is not None:
+            return earlier, True
+    return create_order(session, data, principal, idempotency_key=key), False
+
+
+def create_order(
+    session: Session, data: OrderIn, principal: Principal, *, idempotency_key: str | None = None
+) -> Order:
     """Validate and store an order with its lines and expected parcel; emits `order.received`."""
     priced = validate_order(session, data, principal)
     merchant, warehouse = _lookup(session, data)
     assert merchant.id is not None and warehouse.id is not None
     order = _order_row(data, priced, merchant.id, warehouse.id)
+    order.idempotency_key = idempotency_key
     session.add(order)
     session.flush()
     assert order.id is not None
@@ -240,5 +271,39 @@ def create_order(session: Session, data: OrderIn, principal: Principal) -> Order
         ("order", order.id),
         actor=principal.actor,
         payload={"order_no": order.order_no, "actural_paid": str(order.actural_paid)},
+    )
+    session.flush()
+    return order
+
+
+def _own_order(session: Session, order_no: str, principal: Principal) -> Order:
+    query = select(Order).where(Order.order_no == order_no)
+    if principal.role == Role.merchant:
+        query = query.where(Order.merchant_id == principal.merchant_id)
+    orders = list(session.exec(query))
+    if not orders:
+        raise NotFound("order_not_found", f"no order {order_no}", field="order_no")
+    if len(orders) > 1:
+        raise Conflict("ambiguous_order", f"{order_no} names orders of several merchants")
+    return orders[0]
+
+
+def cancel_order(session: Session, order_no: str, reason: str, principal: Principal) -> Order:
+    """The merchant cancels an order; a parcel that already left the gate cannot be called back."""
+    order = _own_order(session, order_no, principal)
+    if order.status == "cancelled":
+        return order
+    parcel = session.exec(select(Parcel).where(Parcel.order_id == order.id)).first()
+    if parcel is not None and parcel.floor_state == "shipped":
+        raise Conflict("order_shipped", f"order {order_no} has already left the warehouse")
+    order.status = "cancelled"
+    session.add(order)
+    assert order.id is not None
+    outbox.record(
+        session,
+        "order.cancelled",
+        ("order", order.id),
+        actor=principal.actor,
+        payload={"order_no": order_no, "reason": reason},
     )
     return order

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Numeric, UniqueConstraint
+from sqlalchemy import Column, Index, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from kit.outbox import utcnow
@@ -156,7 +156,10 @@ class Scan(SQLModel, table=True):
     """One read of a barcode at a station: who, where, when, what, and the outcome shown."""
 
     __tablename__ = "scans"
-    __table_args__ = (UniqueConstraint("station", "client_scan_id"),)
+    __table_args__ = (
+        UniqueConstraint("station", "client_scan_id"),
+        Index("ix_scans_station_id", "warehouse_id", "station", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     warehouse_id: int = Field(foreign_key="warehouses.id", index=True)
@@ -168,3 +171,50 @@ class Scan(SQLModel, table=True):
     parcel_id: int | None = Field(default=None, foreign_key="parcels.id", index=True)
     actor: str = Field(max_length=120)
     scanned_at: datetime = Field(default_factory=utcnow)
+    kind: str = Field(default="inbound", max_length=8)
+    bag_id: int | None = Field(default=None, foreign_key="bags.id")
+    parent_scan_id: int | None = Field(default=None, foreign_key="scans.id")
+    message: str | None = Field(default=None, max_length=200)
+    undone_at: datetime | None = None
+    undone_by: str | None = Field(default=None, max_length=120)
+
+
+class Bag(SQLModel, table=True):
+    """A bag (or pallet) label covering several parcels: one scan receives them all."""
+
+    __tablename__ = "bags"
+
+    id: int | None = Field(default=None, primary_key=True)
+    warehouse_id: int = Field(foreign_key="warehouses.id", index=True)
+    label: str = Field(max_length=60, unique=True)
+    created_by: str = Field(max_length=120)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class BagParcel(SQLModel, table=True):
+    """Which parcels a bag holds; a parcel sits in at most one bag."""
+
+    __tablename__ = "bag_parcels"
+
+    bag_id: int = Field(foreign_key="bags.id", primary_key=True)
+    parcel_id: int = Field(foreign_key="parcels.id", primary_key=True, unique=True)
+
+
+class FloorException(SQLModel, table=True):
+    """A parcel the floor could not take in as expected, waiting until someone acts on it."""
+
+    __tablename__ = "floor_exceptions"
+    __table_args__ = (Index("ix_floor_exceptions_open", "warehouse_id", "state", "reason"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    warehouse_id: int = Field(foreign_key="warehouses.id")
+    scan_id: int = Field(foreign_key="scans.id")
+    code: str = Field(max_length=100)
+    reason: str = Field(max_length=20)
+    parcel_id: int | None = Field(default=None, foreign_key="parcels.id", index=True)
+    state: str = Field(default="open", max_length=16)
+    note: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utcnow)
+    resolved_at: datetime | None = None
+    resolved_by: str | None = Field(default=None, max_length=120)
+    attached_order_id: int | None = Field(default=None, foreign_key="orders.id")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -67,6 +69,41 @@ class OrderOut(BaseModel):
     status: str
 
 
+class RowResult(BaseModel):
+    """How one order of a batch or CSV fared: accepted (with its id) or refused (with why)."""
+
+    index: int
+    order_no: str | None
+    rows: list[int] = Field(default_factory=list)
+    status: Literal["accepted", "refused", "replayed"]
+    order_id: int | None = None
+    errors: list[dict[str, str]] = Field(default_factory=list)
+
+
+class BatchIn(BaseModel):
+    """Several orders in one request; each is accepted or refused on its own."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    orders: list[dict[str, Any]] = Field(min_length=1, max_length=1000)
+
+
+class BatchOut(BaseModel):
+    dry_run: bool
+    accepted: int
+    refused: int
+    results: list[RowResult]
+
+
+class CancelIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(default="cancelled by merchant", min_length=1, max_length=200)
+
+
+ScanMode = Literal["inbound", "gate_out"]
+
+
 class ScanIn(BaseModel):
     """What a scan station sends: where, which station, the code read, optional weight."""
 
@@ -77,6 +114,18 @@ class ScanIn(BaseModel):
     code: str = Field(min_length=1, max_length=100, examples=["IN-NZ-0000001"])
     weight_kg: Decimal | None = Field(default=None, gt=0, max_digits=19, decimal_places=5)
     client_scan_id: str | None = Field(default=None, max_length=64)
+    mode: ScanMode = "inbound"
+
+
+class ScanItem(BaseModel):
+    """The verdict on one parcel of a scan (a bag scan has one per parcel in the bag)."""
+
+    outcome: str
+    message: str
+    order_no: str | None = None
+    parcel_id: int | None = None
+    tracking_no: str | None = None
+    details: dict[str, str] = Field(default_factory=dict)
 
 
 class ScanOut(BaseModel):
@@ -86,3 +135,75 @@ class ScanOut(BaseModel):
     order_no: str | None = None
     parcel_id: int | None = None
     details: dict[str, str] = Field(default_factory=dict)
+    items: list[ScanItem] = Field(default_factory=list)
+    replayed: bool = False
+
+
+class StationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    warehouse: str = Field(min_length=2, max_length=8)
+    station: str = Field(min_length=1, max_length=40)
+
+
+class ScanLogRow(BaseModel):
+    id: int
+    kind: str
+    code: str
+    outcome: str
+    message: str | None
+    actor: str
+    station: str
+    weight_kg: Decimal | None
+    scanned_at: datetime
+    undone_at: datetime | None
+
+
+class BagIn(BaseModel):
+    """A bag label and the parcels (by inbound tracking number) it covers."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    warehouse: str = Field(min_length=2, max_length=8)
+    label: str = Field(min_length=1, max_length=60)
+    tracking_nos: list[str] = Field(min_length=1, max_length=500)
+
+
+class BagOut(BaseModel):
+    id: int
+    label: str
+    warehouse: str
+    parcels: int
+
+
+class ExceptionOut(BaseModel):
+    id: int
+    code: str
+    reason: str
+    state: str
+    parcel_id: int | None
+    order_no: str | None
+    note: str | None
+    created_at: datetime
+    resolved_at: datetime | None
+    resolved_by: str | None
+    scanned_by: str
+    station: str
+
+
+class ExceptionAction(BaseModel):
+    """What someone decided for a parcel in the exception queue."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["attach", "return", "dispose"]
+    order_no: str | None = Field(default=None, max_length=60)
+    note: str | None = Field(default=None, max_length=200)
+
+
+class FloorSummary(BaseModel):
+    warehouse: str
+    expected: int
+    received: int
+    shipped: int
+    open_exceptions: dict[str, int]

@@ -1,0 +1,194 @@
+"""Bulk intake (JSON batch or CSV): each order accepted or refused on its own, with a dry run.
+
+Every order runs in its own savepoint, so a refused order leaves nothing behind while the good
+ones stay; a dry run wraps the whole batch in one more savepoint and rolls it back.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from kit.auth import Principal
+from kit.errors import DomainError, FieldIssue, ValidationFailed
+from warehouses.intake import submit_order
+from warehouses.schemas import BatchOut, OrderIn, RowResult
+
+ORDER_COLUMNS = (
+    "merchant",
+    "warehouse",
+    "order_no",
+    "tracking_no",
+    "waybill_no",
+    "buyer_reg_no",
+    "buyer_name",
+    "buyer_id_number",
+    "buyer_phone",
+    "consignee_name",
+    "consignee_phone",
+    "consignee_address",
+)
+LINE_COLUMNS = ("sku", "qty", "price")
+OPTIONAL_COLUMNS = (
+    "freight",
+    "discount",
+    "tax_total",
+    "actural_paid",
+    "pay_code",
+    "pay_name",
+    "pay_transaction_id",
+)
+MAX_CSV_BYTES = 10 * 1024 * 1024
+
+
+@dataclass
+class Candidate:
+    """One order as it came in, with the CSV rows it was read from (empty for JSON)."""
+
+    index: int
+    raw: dict[str, Any]
+    rows: list[int] = field(default_factory=list)
+    issues: list[FieldIssue] = field(default_factory=list)
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "body"
+
+
+def pydantic_issues(error: ValidationError) -> list[FieldIssue]:
+    return [FieldIssue(_field_path(e["loc"]), e["type"], e["msg"]) for e in error.errors()]
+
+
+def _refused(candidate: Candidate, issues: list[FieldIssue]) -> RowResult:
+    return RowResult(
+        index=candidate.index,
+        order_no=candidate.raw.get("order_no"),
+        rows=candidate.rows,
+        status="refused",
+        errors=[issue.as_dict() for issue in issues],
+    )
+
+
+def _issues_of(error: DomainError) -> list[FieldIssue]:
+    if isinstance(error, ValidationFailed):
+        return error.issues
+    return [FieldIssue(error.field or "order", error.code, error.message)]
+
+
+def _one(
+    session: Session, candidate: Candidate, principal: Principal, key: str | None
+) -> RowResult:
+    if candidate.issues:
+        return _refused(candidate, candidate.issues)
+    try:
+        data = OrderIn.model_validate(candidate.raw)
+    except ValidationError as error:
+        return _refused(candidate, pydantic_issues(error))
+    row_key = f"{key}#{candidate.index}" if key else None
+    savepoint = session.begin_nested()
+    try:
+        order, replayed = submit_order(session, data, principal, row_key)
+    except DomainError as error:
+        savepoint.rollback()
+        return _refused(candidate, _issues_of(error))
+    savepoint.commit()
+    status = "replayed" if replayed else "accepted"
+    return RowResult(
+        index=candidate.index,
+        order_no=data.order_no,
+        rows=candidate.rows,
+        status=status,
+        order_id=order.id,
+    )
+
+
+def import_orders(
+    session: Session,
+    candidates: Iterable[Candidate],
+    principal: Principal,
+    *,
+    dry_run: bool = False,
+    idempotency_key: str | None = None,
+    progress: Callable[[RowResult], None] | None = None,
+) -> BatchOut:
+    """Take each order on its own; with `dry_run` nothing is stored but every check still runs."""
+    outer = session.begin_nested() if dry_run else None
+    results = []
+    for candidate in candidates:
+        result = _one(session, candidate, principal, idempotency_key)
+        if dry_run:
+            result.order_id = None
+        results.append(result)
+        if progress:
+            progress(result)
+    if outer is not None:
+        outer.rollback()
+    accepted = sum(r.status != "refused" for r in results)
+    return BatchOut(
+        dry_run=dry_run, accepted=accepted, refused=len(results) - accepted, results=results
+    )
+
+
+def json_candidates(orders: list[dict[str, Any]]) -> list[Candidate]:
+    return [Candidate(index=i, raw=raw) for i, raw in enumerate(orders)]
+
+
+def decode_csv(content: bytes) -> str:
+    """UTF-8 (with or without Excel's BOM), else GB18030 as Chinese Excel saves it."""
+    if len(content) > MAX_CSV_BYTES:
+        raise ValidationFailed.one("file", "file_too_large", "CSV files are limited to 10 MB")
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return content.decode("gb18030", errors="replace")
+
+
+def _check_header(header: list[str]) -> None:
+    missing = [c for c in (*ORDER_COLUMNS, *LINE_COLUMNS) if c not in header]
+    if missing:
+        raise ValidationFailed.one(
+            "file", "missing_columns", f"the CSV lacks column(s): {', '.join(missing)}"
+        )
+
+
+def _order_fields(row: dict[str, str]) -> dict[str, Any]:
+    raw: dict[str, Any] = {name: row[name] for name in ORDER_COLUMNS[:5]}
+    raw["buyer"] = {
+        "reg_no": row["buyer_reg_no"],
+        "name": row["buyer_name"],
+        "id_number": row["buyer_id_number"],
+        "phone": row["buyer_phone"],
+    }
+    raw["consignee"] = {
+        "name": row["consignee_name"],
+        "phone": row["consignee_phone"],
+        "address": row["consignee_address"],
+    }
+    raw.update({n: row[n] for n in OPTIONAL_COLUMNS[:4] if row.get(n)})
+    payment = {n[4:]: row[n] for n in OPTIONAL_COLUMNS[4:] if row.get(n)}
+    return {**raw, "payment": payment, "lines": []}
+
+
+def csv_candidates(text: str) -> list[Candidate]:
+    """One row per order line; rows sharing merchant and order_no make one order."""
+    reader = csv.DictReader(io.StringIO(text))
+    _check_header([name.strip() for name in reader.fieldnames or []])
+    orders: dict[tuple[str, str], Candidate] = {}
+    for number, raw_row in enumerate(reader, start=2):
+        row = {(k or "").strip(): (v or "").strip() for k, v in raw_row.items()}
+        key = (row["merchant"], row["order_no"])
+        if key not in orders:
+            orders[key] = Candidate(index=len(orders), raw=_order_fields(row))
+        candidate = orders[key]
+        candidate.rows.append(number)
+        candidate.raw["lines"].append({name: row[name] for name in LINE_COLUMNS})
+    return list(orders.values())
