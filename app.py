@@ -81,12 +81,7 @@ class Background:
         self.stop_sim = threading.Event()
         self.sim_thread: threading.Thread | None = None
         if settings.embedded_simulator:
-            sim = CustomsSimulator(
-                settings.send_dir,
-                settings.receive_dir,
-                delay_s=settings.simulator_delay_s,
-                seed=settings.simulator_seed,
-            )
+            sim = CustomsSimulator.from_settings(settings)
             self.sim_thread = threading.Thread(target=sim.run, args=(self.stop_sim,), daemon=True)
 
     def start(self) -> None:

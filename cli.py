@@ -90,7 +90,8 @@ def worker(
 def customs_sim(delay: float = 0.5, seed: int = 1210) -> None:
     """Run the customs simulator on the gateway folders until interrupted."""
     settings = get_settings()
-    sim = CustomsSimulator(settings.send_dir, settings.receive_dir, delay_s=delay, seed=seed)
+    overrides = {"simulator_delay_s": delay, "simulator_seed": seed}
+    sim = CustomsSimulator.from_settings(settings.model_copy(update=overrides))
     console.print(f"customs simulator: {settings.send_dir} → {settings.receive_dir}")
     try:
         sim.run(threading.Event())

@@ -1,5 +1,7 @@
-"""The built-in customs simulator: reads the send folder, checks each message with the XSD, and
-answers in the receive folder with the receipt sequence customs sends (2 → 120 → 399 → 800)."""
+"""The built-in customs simulator: takes every file from the send folder, checks it with the XSDs
+and customs' own business checks (三单对碰, limits, identity), and answers in the receive folder
+with the receipts customs sends: CEB900 for schema failures, 100 with a reason for business
+failures, otherwise 2 → 120 → (300 | 500 sometimes) → 399 → 800; CEB624/626 for cancels/returns."""
 
 from __future__ import annotations
 
@@ -13,112 +15,135 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from lxml import etree
 
 from clearance.gateway.folder import atomic_write
-from declarations.codes import CEB_NS
-from declarations.fmt import return_time
-from declarations.receipts import Receipt, build_ceb622
+from declarations import envelope
+from declarations.consistency import order_amount_problems
+from declarations.fmt import CHINA_TZ, return_time
+from declarations.model import (
+    Cancel623,
+    Document,
+    Inventory,
+    Order311,
+    Payment411,
+    Refund625,
+    Waybill511,
+)
+from declarations.preflight import blocking, business_problems, paid_by
+from declarations.read import read_document
+from declarations.receipts import Receipt, build_receipts
+from declarations.rules import Problem, id_problem
 from declarations.validate import validate
+from kit.errors import DomainError
+from kit.settings import Settings
 from kit.xmlsafe import parse_untrusted
 
 log = logging.getLogger(__name__)
-RELEASE_PATH = (
-    (2, "清单新增申报成功"),
-    (120, "[Code:1800;Desc:逻辑校验通过]"),
-    (399, "[Code:2000;Desc:审结]"),
-    (800, "[Code:2600;Desc:放行]"),
-)
+Step = tuple[int, str]
+DECLARED = (2, "新增申报成功")
+ACCEPTED = (120, "[Code:1800;Desc:逻辑校验通过]")
+REVIEW = (300, "人工审核")
+INSPECTION = (500, "查验")
+CONCLUDED = (399, "[Code:2000;Desc:审结]")
+RELEASED = (800, "[Code:2600;Desc:放行]")
+HOLDS = ((501, "扣留移送通关"), (502, "扣留移送缉私"), (503, "扣留移送法规"), (599, "其它扣留"))
+# A CEB900 carries no documented status; a negative one is a processing exception (§3.2) [U].
+SCHEMA_FAILURE = -1
+REPLY_TYPES = {
+    Order311: "CEB312",
+    Payment411: "CEB412",
+    Waybill511: "CEB512",
+    Inventory: "CEB622",
+    Cancel623: "CEB624",
+    Refund625: "CEB626",
+}
+CONCLUDED_STATUSES = frozenset({399, 800, 899, 501, 502, 503, 599, 700})
+
+
+@dataclass(frozen=True)
+class Rates:
+    """How often an accepted inventory goes to manual review (300), inspection (500), or is held
+    after inspection (501–503/599, never released). All 0 in the embedded default."""
+
+    review: float = 0.0
+    inspection: float = 0.0
+    hold: float = 0.0
+
+
+@dataclass
+class Filed:
+    """An inventory customs holds on file, by copNo."""
+
+    inventory: Inventory
+    status: int
+    pre_no: str
+    invt_no: str
+    withdrawn: bool = False
 
 
 @dataclass(order=True)
 class _Due:
     at: float
     seq: int
+    message_type: str = field(compare=False)
     receipt: Receipt = field(compare=False)
+    reply_to: str | None = field(compare=False)
 
 
 class CustomsSimulator:
     """Plays customs honestly over the folder exchange; deterministic for a given seed."""
 
     def __init__(
-        self, send_dir: Path, receive_dir: Path, *, delay_s: float = 0.5, seed: int = 1210
+        self,
+        send_dir: Path,
+        receive_dir: Path,
+        *,
+        delay_s: float = 0.5,
+        seed: int = 1210,
+        require_documents: bool = False,
+        rates: Rates = Rates(),
+        receipts_per_file: int = 1,
     ) -> None:
         self.send_dir = send_dir
         self.receive_dir = receive_dir
         self.delay_s = delay_s
         self.random = random.Random(seed)
+        self.require_documents = require_documents
+        self.rates = rates
+        self.receipts_per_file = max(1, receipts_per_file)
+        self.orders: dict[str, Order311] = {}
+        self.payments: dict[str, Payment411] = {}
+        self.waybills: dict[tuple[str, str], Waybill511] = {}
+        self.inventories: dict[str, Filed] = {}
+        self.spent: dict[tuple[str, int], dict[str, Decimal]] = {}
         self._due: list[_Due] = []
         self._seq = itertools.count()
         self._serial = itertools.count(1)
+        self._last_stamp = ""
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> CustomsSimulator:
+        """The simulator as CLEARWAY_SIMULATOR_* configure it, on the default gateway folders."""
+        return cls(
+            settings.send_dir,
+            settings.receive_dir,
+            delay_s=settings.simulator_delay_s,
+            seed=settings.simulator_seed,
+            require_documents=settings.simulator_require_documents,
+            rates=Rates(
+                settings.simulator_review_rate,
+                settings.simulator_inspection_rate,
+                settings.simulator_hold_rate,
+            ),
+        )
 
     def step(self) -> int:
         """Take every waiting message and emit every receipt now due; returns files handled."""
-        taken = self._take_messages()
-        emitted = self._emit_due()
-        return taken + emitted
-
-    def _take_messages(self) -> int:
-        if not self.send_dir.exists():
-            return 0
-        names = sorted(
-            e.name for e in os.scandir(self.send_dir) if e.is_file() and not e.name.startswith(".")
-        )
-        for name in names:
-            path = self.send_dir / name
-            data = path.read_bytes()
-            path.unlink()  # the transfer client removes what it picked up
-            self._answer(name, data)
-        return len(names)
-
-    def _answer(self, name: str, data: bytes) -> None:
-        try:
-            root = parse_untrusted(data)
-        except Exception as exc:
-            log.warning("simulator: %s unreadable: %s", name, exc)
-            return
-        head = root.find(f".//{{{CEB_NS}}}InventoryHead")
-        if head is None:
-            log.info("simulator: %s is not an inventory; ignored", name)
-            return
-        findings = validate(root)
-        keys = self._keys(head)
-        guid = _text(head, "guid")
-        if findings:
-            info = f"报文校验失败 schema: {findings[0].path} {findings[0].rule}"
-            self._schedule(guid, keys, [(100, info[:1000])])
-        else:
-            self._schedule(guid, keys, list(RELEASE_PATH))
-
-    def _keys(self, head: etree._Element) -> dict[str, str]:
-        names = ("customsCode", "ebpCode", "ebcCode", "agentCode", "copNo")
-        keys = {n: _text(head, n) for n in names}
-        today = datetime.now()
-        serial = next(self._serial)
-        keys["preNo"] = f"B{today:%Y%m%d}{serial:09d}"
-        keys["invtNo"] = f"{keys['customsCode']}{today:%Y}I{serial:09d}"
-        return keys
-
-    def _schedule(self, guid: str, keys: dict[str, str], steps: list[tuple[int, str]]) -> None:
-        start = datetime.now()
-        for index, (status, info) in enumerate(steps, start=1):
-            jitter = self.random.uniform(0.5, 1.5)
-            at = time.monotonic() + self.delay_s * index * jitter
-            stamp = return_time(start + timedelta(milliseconds=10 * index))
-            shown = keys if status != 2 else {k: v for k, v in keys.items() if k != "invtNo"}
-            receipt = Receipt("CEB622", guid, status, stamp, info, dict(shown))
-            heapq.heappush(self._due, _Due(at, next(self._seq), receipt))
-
-    def _emit_due(self) -> int:
-        count = 0
-        while self._due and self._due[0].at <= time.monotonic():
-            receipt = heapq.heappop(self._due).receipt
-            name = f"CEB622_{receipt.keys.get('copNo', 'X')}_{receipt.return_time}.xml"
-            atomic_write(self.receive_dir, name, build_ceb622([receipt], guid=_guid()))
-            count += 1
-        return count
+        return self._take_messages() + self._emit_due()
 
     @property
     def pending(self) -> int:
@@ -133,10 +158,326 @@ class CustomsSimulator:
                 log.exception("simulator step failed")
             stop.wait(poll_s)
 
+    # -- intake ---------------------------------------------------------------------------
 
-def _text(head: etree._Element, name: str) -> str:
-    element = head.find(f"{{{CEB_NS}}}{name}")
-    return (element.text or "") if element is not None else ""
+    def _take_messages(self) -> int:
+        if not self.send_dir.exists():
+            return 0
+        names = sorted(
+            e.name for e in os.scandir(self.send_dir) if e.is_file() and not e.name.startswith(".")
+        )
+        for name in names:
+            path = self.send_dir / name
+            data = path.read_bytes()
+            path.unlink()  # the transfer client removes what it picked up
+            self.receive(name, data)
+        return len(names)
+
+    def receive(self, name: str, data: bytes) -> None:
+        """Answer one file as customs would."""
+        try:
+            root, reply_to = self._open(data)
+        except DomainError as exc:
+            log.warning("simulator: %s unreadable: %s", name, exc)
+            self._schema_failure(_guid(), f"报文无法解析 {name}: {exc.message}", None)
+            return
+        findings = validate(root)
+        if findings:
+            info = "; ".join(f"{f.path}: {f.rule}" for f in findings[:5])
+            self._schema_failure(root.get("guid") or _guid(), f"报文格式校验失败: {info}", reply_to)
+            return
+        try:
+            doc = read_document(root)
+        except DomainError as exc:
+            self._schema_failure(root.get("guid") or _guid(), exc.message, reply_to)
+            return
+        self._answer(doc, reply_to)
+
+    def _open(self, data: bytes) -> tuple[etree._Element, str | None]:
+        root = parse_untrusted(data)
+        if envelope.is_envelope(root):
+            return envelope.unwrap(root), envelope.sender_of(root)
+        return root, None
+
+    def _schema_failure(self, guid: str, info: str, reply_to: str | None) -> None:
+        self._schedule("CEB900", guid, {}, [(SCHEMA_FAILURE, info)], reply_to)
+
+    def _answer(self, doc: Document, reply_to: str | None) -> None:
+        if isinstance(doc, Inventory):
+            self._inventory(doc, reply_to)
+        elif isinstance(doc, Cancel623):
+            self._cancel(doc, reply_to)
+        elif isinstance(doc, Refund625):
+            self._refund(doc, reply_to)
+        else:
+            self._document(doc, reply_to)
+
+    # -- order, payment, waybill ----------------------------------------------------------
+
+    def _document(self, doc: Order311 | Payment411 | Waybill511, reply_to: str | None) -> None:
+        problems = self._document_problems(doc)
+        keys = _document_keys(doc)
+        if problems:
+            self._schedule(REPLY_TYPES[type(doc)], doc.guid, keys, _rejected(problems), reply_to)
+            return
+        if isinstance(doc, Order311):
+            self.orders[doc.order_no] = doc
+        elif isinstance(doc, Payment411):
+            self.payments[doc.order_no] = doc
+        else:
+            self.waybills[(doc.logistics_code, doc.logistics_no)] = doc
+        self._schedule(REPLY_TYPES[type(doc)], doc.guid, keys, [DECLARED, ACCEPTED], reply_to)
+
+    def _document_problems(self, doc: Order311 | Payment411 | Waybill511) -> list[Problem]:
+        if isinstance(doc, Order311):
+            problems = order_amount_problems(doc)
+            problems += [p for p in (id_problem(doc.buyer_id_number),) if p]
+            return blocking(problems)
+        if isinstance(doc, Payment411):
+            return [p for p in (id_problem(doc.payer_id_number, "payerIdNumber"),) if p]
+        return []
+
+    # -- inventory ------------------------------------------------------------------------
+
+    def _inventory(self, inv: Inventory, reply_to: str | None) -> None:
+        filed = self.inventories.get(inv.cop_no)
+        refusal = _filing_refusal(inv, filed)
+        pre_no = filed.pre_no if filed else self._pre_no()
+        invt_no = filed.invt_no if filed else self._invt_no(inv.customs_code)
+        keys = _inventory_keys(inv, pre_no, invt_no)
+        problems = [refusal] if refusal else blocking(self._inventory_problems(inv))
+        if problems:
+            if filed is None:
+                self.inventories[inv.cop_no] = Filed(inv, 100, pre_no, invt_no)
+            self._schedule("CEB622", inv.guid, keys, [DECLARED, *_rejected(problems)], reply_to)
+            return
+        steps = self._release_path()
+        self.inventories[inv.cop_no] = Filed(inv, steps[-1][0], pre_no, invt_no)
+        self._count(inv)
+        self._schedule("CEB622", inv.guid, keys, steps, reply_to)
+
+    def _inventory_problems(self, inv: Inventory) -> list[Problem]:
+        order = self.orders.get(inv.order_no)
+        waybill = self.waybills.get((inv.logistics_code, inv.logistics_no))
+        if waybill is None:
+            waybill = next((w for w in self.waybills.values() if w.order_no == inv.order_no), None)
+        return business_problems(
+            inv,
+            order=order,
+            payment=self.payments.get(inv.order_no),
+            waybill=waybill,
+            spent_this_year=self._spent(inv),
+            require_documents=self.require_documents,
+        )
+
+    def _release_path(self) -> list[Step]:
+        steps: list[Step] = [DECLARED, ACCEPTED]
+        if self.random.random() < self.rates.review:
+            steps.append(REVIEW)
+        if self.random.random() < self.rates.inspection:
+            steps.append(INSPECTION)
+            if self.random.random() < self.rates.hold:
+                return [*steps, self.random.choice(HOLDS)]
+        return [*steps, CONCLUDED, RELEASED]
+
+    def _year_book(self, inv: Inventory) -> dict[str, Decimal]:
+        year = inv.app_time.year
+        return self.spent.setdefault((inv.buyer_id_number.upper(), year), {})
+
+    def _spent(self, inv: Inventory) -> Decimal:
+        """The buyer's calendar-year total on file, this copNo left out (it may be a change)."""
+        book = self._year_book(inv)
+        return sum((v for cop, v in book.items() if cop != inv.cop_no), Decimal(0))
+
+    def _count(self, inv: Inventory) -> None:
+        self._year_book(inv)[inv.cop_no] = paid_by(inv, self.orders.get(inv.order_no))
+
+    # -- cancel and return ----------------------------------------------------------------
+
+    def _find(self, cop_no: str, invt_no: str) -> Filed | None:
+        filed = self.inventories.get(cop_no)
+        if filed is not None and filed.invt_no == invt_no:
+            return filed
+        return None
+
+    def _cancel(self, cancel: Cancel623, reply_to: str | None) -> None:
+        filed = self._find(cancel.cop_no, cancel.invt_no)
+        keys = _request_keys(cancel, filed)
+        if filed is None or filed.status == 100 or filed.withdrawn:
+            reason = "清单已撤销" if filed and filed.withdrawn else "清单不存在或已退单"
+            self._schedule("CEB624", cancel.guid, keys, [DECLARED, (100, reason)], reply_to)
+            return
+        filed.withdrawn = True
+        self._year_book(filed.inventory).pop(filed.inventory.cop_no, None)
+        self._schedule("CEB624", cancel.guid, keys, [DECLARED, ACCEPTED, CONCLUDED], reply_to)
+
+    def _refund(self, refund: Refund625, reply_to: str | None) -> None:
+        filed = self._find(refund.cop_no, refund.invt_no)
+        keys = _request_keys(refund, filed)
+        reason = _refund_refusal(refund, filed)
+        if reason:
+            self._schedule("CEB626", refund.guid, keys, [DECLARED, (100, reason)], reply_to)
+            return
+        assert filed is not None
+        book = self._year_book(filed.inventory)
+        cop_no = filed.inventory.cop_no
+        # GACC 2020 No.45: a return restores the buyer's annual total.
+        left = book.get(cop_no, Decimal(0)) - _returned_value(refund, filed.inventory)
+        book[cop_no] = max(Decimal(0), left)
+        self._schedule("CEB626", refund.guid, keys, [DECLARED, ACCEPTED, CONCLUDED], reply_to)
+
+    # -- numbering and emission -----------------------------------------------------------
+
+    def _pre_no(self) -> str:
+        return f"B{datetime.now(CHINA_TZ):%Y%m%d}{next(self._serial):09d}"
+
+    def _invt_no(self, customs_code: str) -> str:
+        return f"{customs_code}{datetime.now(CHINA_TZ):%Y}I{next(self._serial):09d}"
+
+    def _schedule(
+        self,
+        message_type: str,
+        guid: str,
+        keys: dict[str, str],
+        steps: list[Step],
+        reply_to: str | None,
+    ) -> None:
+        start = time.monotonic()
+        for index, (status, info) in enumerate(steps):
+            at = start + self.delay_s * (index + self.random.uniform(0.5, 1.0))
+            shown = (
+                keys if status not in (2, 100) else {k: v for k, v in keys.items() if k != "invtNo"}
+            )
+            receipt = Receipt(message_type, guid, status, "", info[:1000], dict(shown))
+            heapq.heappush(self._due, _Due(at, next(self._seq), message_type, receipt, reply_to))
+
+    def _stamp(self) -> str:
+        """A 17-digit returnTime, strictly later than the previous one (one clock for all)."""
+        now = datetime.now(CHINA_TZ)
+        stamp = return_time(now)
+        while stamp <= self._last_stamp:
+            now += timedelta(milliseconds=1)
+            stamp = return_time(now)
+        self._last_stamp = stamp
+        return stamp
+
+    def _emit_due(self) -> int:
+        ready: list[_Due] = []
+        while self._due and self._due[0].at <= time.monotonic():
+            ready.append(heapq.heappop(self._due))
+        groups: dict[tuple[str, str | None], list[Receipt]] = {}
+        for due in ready:
+            stamped = _with_time(due.receipt, self._stamp())
+            groups.setdefault((due.message_type, due.reply_to), []).append(stamped)
+        count = 0
+        for (message_type, reply_to), receipts in groups.items():
+            for start in range(0, len(receipts), self.receipts_per_file):
+                self._write(
+                    message_type, receipts[start : start + self.receipts_per_file], reply_to
+                )
+                count += 1
+        return count
+
+    def _write(self, message_type: str, receipts: list[Receipt], reply_to: str | None) -> None:
+        first = receipts[0]
+        key = first.keys.get("copNo") or first.keys.get("orderNo") or first.keys.get("logisticsNo")
+        name = f"{message_type}_{key or first.guid}_{receipts[-1].return_time}.xml"
+        data = build_receipts(message_type, receipts, guid=_guid())
+        if reply_to is not None:
+            data = envelope.wrap(
+                data, message_type=message_type, sender_id="DXPEDCCEB0000002", receiver_id=reply_to
+            )
+        atomic_write(self.receive_dir, name, data)
+
+
+def _with_time(receipt: Receipt, stamp: str) -> Receipt:
+    return Receipt(
+        receipt.message_type,
+        receipt.guid,
+        receipt.return_status,
+        stamp,
+        receipt.return_info,
+        receipt.keys,
+    )
+
+
+def _rejected(problems: list[Problem]) -> list[Step]:
+    """One 100 receipt whose returnInfo names every business failure found."""
+    return [(100, "; ".join(p.return_info for p in problems))]
+
+
+def _filing_refusal(inv: Inventory, filed: Filed | None) -> Problem | None:
+    """Whether this copNo may be filed now: new once (again only after a 100), changed (appType
+    2) only while customs has not concluded it; deletion goes through CEB623 instead."""
+    if inv.app_type == "3":
+        return Problem("delete", "appType", "use CEB623", "删除清单请使用撤销申请单", "3")
+    if filed is None:
+        if inv.app_type == "2":
+            return Problem(
+                "change_unknown", "copNo", "nothing to change", "变更的清单不存在", inv.cop_no
+            )
+        return None
+    if inv.app_type == "1" and filed.status != 100:
+        return Problem("duplicate", "copNo", "already declared", "清单重复申报", inv.cop_no)
+    if filed.withdrawn or filed.status in CONCLUDED_STATUSES:
+        return Problem("change_closed", "copNo", "concluded", "清单已审结，不能变更", inv.cop_no)
+    return None
+
+
+def _refund_refusal(refund: Refund625, filed: Filed | None) -> str:
+    if filed is None:
+        return "清单不存在"
+    if filed.status != 800 or filed.withdrawn:
+        return "清单未放行或已撤销，不能申请退货"
+    declared = {line.gnum: line for line in filed.inventory.lines}
+    for line in refund.lines:
+        original = declared.get(line.gnum)
+        if original is None or line.qty > original.qty or line.gcode != original.gcode:
+            return f"退货商品与清单不符: gnum {line.gnum}"
+    return ""
+
+
+def _returned_value(refund: Refund625, inv: Inventory) -> Decimal:
+    declared = {line.gnum: line for line in inv.lines}
+    return sum((declared[line.gnum].price * line.qty for line in refund.lines), Decimal(0))
+
+
+def _inventory_keys(inv: Inventory, pre_no: str, invt_no: str) -> dict[str, str]:
+    return {
+        "customsCode": inv.customs_code,
+        "ebpCode": inv.ebp_code,
+        "ebcCode": inv.ebc_code,
+        "agentCode": inv.agent_code,
+        "copNo": inv.cop_no,
+        "preNo": pre_no,
+        "invtNo": invt_no,
+    }
+
+
+def _request_keys(request: Cancel623 | Refund625, filed: Filed | None) -> dict[str, str]:
+    keys = {
+        "customsCode": request.customs_code,
+        "ebpCode": request.ebp_code,
+        "ebcCode": request.ebc_code,
+        "agentCode": request.agent_code,
+        "copNo": request.cop_no,
+        "invtNo": request.invt_no,
+    }
+    if filed is not None:
+        keys["preNo"] = filed.pre_no
+    return keys
+
+
+def _document_keys(doc: Order311 | Payment411 | Waybill511) -> dict[str, str]:
+    if isinstance(doc, Order311):
+        return {"ebpCode": doc.ebp_code, "ebcCode": doc.ebc_code, "orderNo": doc.order_no}
+    if isinstance(doc, Payment411):
+        return {
+            "payCode": doc.pay_code,
+            "payTransactionId": doc.pay_transaction_id,
+            "orderNo": doc.order_no,
+        }
+    return {"logisticsCode": doc.logistics_code, "logisticsNo": doc.logistics_no}
 
 
 def _guid() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -63,7 +64,20 @@ def _values(block: Block, element: etree._Element) -> dict[str, Any]:
     return values
 
 
+def _optional_missing(cls: type, values: dict[str, Any]) -> dict[str, None]:
+    """Optional inputs without a default (e.g. emsNo, mandatory only for 1210) left out."""
+    return {
+        f.name: None
+        for f in dataclasses.fields(cls)
+        if f.name not in values
+        and f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
+        and "None" in str(f.type)
+    }
+
+
 def _build(cls: type, values: dict[str, Any], where: str) -> Any:
+    values = {**_optional_missing(cls, values), **values}
     try:
         return cls(**values)
     except TypeError as exc:

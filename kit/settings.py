@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     embedded_simulator: bool = True
     simulator_delay_s: float = 0.5
     simulator_seed: int = 1210
+    simulator_require_documents: bool = False
+    simulator_review_rate: float = Field(default=0.0, ge=0, le=1)
+    simulator_inspection_rate: float = Field(default=0.0, ge=0, le=1)
+    simulator_hold_rate: float = Field(default=0.0, ge=0, le=1)
     receipt_poll_s: float = 1.0
     sweep_interval_s: float = 15.0
     relay_grace_s: float = 10.0

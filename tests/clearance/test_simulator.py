@@ -1,0 +1,340 @@
+"""The customs simulator over real folders: schema failures, each business failure with its own
+reason, the release sequence with review/inspection/hold, fix-and-resubmit, cancel and return."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from clearance.gateway.folder import atomic_write
+from clearance.simulator import CustomsSimulator, Rates
+from declarations import envelope, samples
+from declarations.build import change_of
+from declarations.fmt import CHINA_TZ
+from declarations.model import Document, Inventory
+from declarations.receipts import Receipt, parse_receipts
+from declarations.render import render
+from kit.settings import Settings
+
+FIXED_GUID = "F1000000-0000-4000-8000-000000000001"
+
+
+class Customs:
+    """A simulator on two temporary folders, driven step by step (no delays)."""
+
+    def __init__(self, tmp_path: Path, **options: object) -> None:
+        self.send_dir, self.receive_dir = tmp_path / "send", tmp_path / "receive"
+        self.sim = CustomsSimulator(self.send_dir, self.receive_dir, delay_s=0, **options)  # type: ignore[arg-type]
+        self.count = 0
+
+    def send(self, doc: Document, *, wrapped: bool = False) -> None:
+        data = render(doc, samples.transfer())
+        if wrapped:
+            data = envelope.wrap(data, message_type="CEB621", sender_id="DXPENTDEMO00HZ01")
+        self.send_raw(data)
+
+    def send_raw(self, data: bytes) -> None:
+        self.count += 1
+        atomic_write(self.send_dir, f"M{self.count:05d}.xml", data)
+
+    def answers(self) -> list[Receipt]:
+        """Everything customs answers until it has nothing left to say, oldest first."""
+        while self.sim.step() or self.sim.pending:
+            pass
+        receipts = []
+        for path in sorted(self.receive_dir.glob("*.xml")):
+            receipts += parse_receipts(path.read_bytes())
+            path.unlink()
+        return sorted(receipts, key=lambda r: r.return_time)
+
+
+def statuses(receipts: list[Receipt], message_type: str = "CEB622") -> list[int]:
+    return [r.return_status for r in receipts if r.message_type == message_type]
+
+
+def inventory(n: int, price: str, qty: int = 1, **changes: object) -> Inventory:
+    """Inventory n of the sample buyer: one line of qty × price, no freight."""
+    line = dataclasses.replace(
+        samples.inventory_line(),
+        qty=Decimal(qty),
+        price=Decimal(price),
+        total_price=Decimal(price) * qty,
+    )
+    fields: dict[str, object] = {
+        "guid": f"{n:08X}-0000-4000-8000-000000000621",
+        "cop_no": f"CW{n:010d}",
+        "order_no": f"TM{n:010d}",
+        "lines": (line,),
+        "freight": Decimal(0),
+    }
+    return samples.inventory(**{**fields, **changes})
+
+
+@pytest.fixture
+def customs(tmp_path: Path) -> Customs:
+    return Customs(tmp_path)
+
+
+@pytest.fixture
+def strict(tmp_path: Path) -> Customs:
+    return Customs(tmp_path, require_documents=True)
+
+
+def test_valid_inventory_is_released_with_numbers(customs: Customs) -> None:
+    customs.send(samples.inventory())
+    receipts = customs.answers()
+    assert statuses(receipts) == [2, 120, 399, 800]
+    released = receipts[-1]
+    assert released.guid == samples.inventory().guid
+    assert released.keys["copNo"] == samples.inventory().cop_no
+    assert released.keys["invtNo"].startswith("2928") and "I" in released.keys["invtNo"]
+    assert len(released.keys["preNo"]) == 18 and released.keys["preNo"].startswith("B")
+    assert "invtNo" not in receipts[0].keys
+    times = [r.return_time for r in receipts]
+    assert times == sorted(set(times)) and all(len(t) == 17 for t in times)
+
+
+def test_three_documents_then_inventory_are_all_accepted(strict: Customs) -> None:
+    for doc in (samples.order(), samples.payment(), samples.waybill()):
+        strict.send(doc)
+    first = strict.answers()
+    assert statuses(first, "CEB312") == statuses(first, "CEB412") == [2, 120]
+    assert statuses(first, "CEB512") == [2, 120]
+    strict.send(samples.inventory())
+    assert statuses(strict.answers()) == [2, 120, 399, 800]
+
+
+def test_schema_failure_gets_a_ceb900_naming_the_field(customs: Customs) -> None:
+    customs.send(samples.inventory(order_no="X" * 61))
+    (receipt,) = customs.answers()
+    assert receipt.message_type == "CEB900"
+    assert receipt.guid == samples.inventory().guid
+    assert receipt.return_status < 0
+    assert "orderNo" in receipt.return_info and "too long" in receipt.return_info
+
+
+def test_unreadable_and_hostile_files_get_ceb900_and_the_simulator_goes_on(
+    customs: Customs,
+) -> None:
+    customs.send_raw(b"not xml at all")
+    customs.send_raw(b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>')
+    customs.send(samples.inventory())
+    receipts = customs.answers()
+    assert [r.message_type for r in receipts].count("CEB900") == 2
+    assert statuses(receipts) == [2, 120, 399, 800]
+
+
+OVER_LIMIT = inventory(7, "2500.00", qty=2, freight=Decimal("0.01"))
+
+
+@pytest.mark.parametrize(
+    ("inv", "code"),
+    [
+        (samples.inventory(buyer_id_number="110105194912310021"), "invalid_id_number"),
+        (OVER_LIMIT, "over_single_limit"),
+        (samples.inventory(ems_no=None), "missing_for_mode"),
+        (samples.inventory(bill_no="999-12345675"), "not_for_bonded"),
+        (samples.inventory(assure_code="SOMEONEELSE"), "assure_code"),
+        (samples.inventory(net_weight=Decimal("9")), "net_over_gross"),
+    ],
+    ids=["id-check-digit", "over-5000", "no-emsNo", "billNo-in-1210", "guarantor", "weights"],
+)
+def test_each_business_failure_is_rejected_with_its_reason(
+    customs: Customs, inv: Inventory, code: str
+) -> None:
+    customs.send(inv)
+    receipts = customs.answers()
+    assert statuses(receipts) == [2, 100]
+    assert f"({code})" in receipts[-1].return_info
+
+
+@pytest.mark.parametrize(
+    ("documents", "code"),
+    [
+        (
+            (
+                samples.order(buyer_name="王五"),
+                samples.payment(payer_name="王五"),
+                samples.waybill(),
+            ),
+            "order_mismatch",
+        ),
+        (
+            (samples.order(), samples.payment(amount_paid=Decimal("530.00")), samples.waybill()),
+            "paid_amount_mismatch",
+        ),
+        (
+            (samples.order(), samples.payment(payer_name="赵六"), samples.waybill()),
+            "payment_mismatch",
+        ),
+        (
+            (samples.order(), samples.payment(), samples.waybill(consignee="钱七")),
+            "consignee_mismatch",
+        ),
+        (
+            (samples.order(), samples.payment(), samples.waybill(logistics_no="YT999")),
+            "waybill_mismatch",
+        ),
+        ((samples.order(), samples.waybill()), "missing_document"),
+    ],
+    ids=["buyer-name", "amount", "payer", "consignee", "waybill-no", "no-payment"],
+)
+def test_three_document_failures_are_rejected_with_their_reason(
+    strict: Customs, documents: tuple[Document, ...], code: str
+) -> None:
+    for doc in documents:
+        strict.send(doc)
+    strict.answers()
+    strict.send(samples.inventory())
+    receipts = strict.answers()
+    assert statuses(receipts) == [2, 100]
+    assert f"({code})" in receipts[-1].return_info
+
+
+def test_without_documents_the_strict_simulator_names_each_missing_one(strict: Customs) -> None:
+    strict.send(samples.inventory())
+    info = strict.answers()[-1].return_info
+    assert "未收到订单" in info and "未收到支付单" in info and "未收到运单" in info
+
+
+def test_buyer_crossing_26000_in_december_is_refused_and_january_starts_afresh(
+    customs: Customs,
+) -> None:
+    december = datetime(2026, 12, 30, 9, 0, tzinfo=CHINA_TZ)
+    for n in range(1, 6):
+        customs.send(inventory(n, "4900.00", app_time=december))  # 24,500 this year
+    customs.send(inventory(6, "1000.00", app_time=december))  # 25,500
+    assert statuses(customs.answers()).count(800) == 6
+    customs.send(inventory(7, "600.00", app_time=december.replace(day=31)))
+    refused = customs.answers()
+    assert statuses(refused) == [2, 100] and "(over_annual_limit)" in refused[-1].return_info
+    customs.send(inventory(8, "600.00", app_time=datetime(2027, 1, 1, 0, 5, tzinfo=CHINA_TZ)))
+    assert statuses(customs.answers()) == [2, 120, 399, 800]
+
+
+def test_single_indivisible_item_over_5000_goes_through(customs: Customs) -> None:
+    customs.send(inventory(9, "6800.00"))
+    assert statuses(customs.answers()) == [2, 120, 399, 800]
+
+
+def test_broker_fixes_a_rejected_inventory_and_resubmits_to_release(strict: Customs) -> None:
+    for doc in (samples.order(), samples.payment(), samples.waybill()):
+        strict.send(doc)
+    strict.answers()
+    wrong = samples.inventory(buyer_name="张叁")
+    strict.send(wrong)
+    rejected = strict.answers()
+    assert statuses(rejected) == [2, 100] and "buyerName" in rejected[-1].return_info
+    fixed = change_of(wrong, guid=FIXED_GUID, app_time=samples.AT, buyer_name="张三")
+    strict.send(fixed)
+    released = strict.answers()
+    assert statuses(released) == [2, 120, 399, 800]
+    assert released[-1].guid == FIXED_GUID
+    assert released[-1].keys["preNo"] == rejected[0].keys["preNo"]
+
+
+def test_duplicate_and_late_changes_are_refused(customs: Customs) -> None:
+    customs.send(samples.inventory())
+    customs.answers()
+    customs.send(samples.inventory(guid=FIXED_GUID))
+    assert "(duplicate)" in customs.answers()[-1].return_info
+    customs.send(change_of(samples.inventory(), guid=FIXED_GUID, app_time=samples.AT))
+    assert "(change_closed)" in customs.answers()[-1].return_info
+
+
+def test_review_inspection_and_hold_rates(tmp_path: Path) -> None:
+    always = Customs(tmp_path / "a", rates=Rates(review=1, inspection=1, hold=0))
+    always.send(samples.inventory())
+    assert statuses(always.answers()) == [2, 120, 300, 500, 399, 800]
+    held = Customs(tmp_path / "b", rates=Rates(review=0, inspection=1, hold=1))
+    held.send(samples.inventory())
+    path = statuses(held.answers())
+    assert path[:3] == [2, 120, 500] and path[-1] in (501, 502, 503, 599) and 800 not in path
+
+
+def test_same_seed_same_story(tmp_path: Path) -> None:
+    stories = []
+    for run in ("a", "b"):
+        customs = Customs(tmp_path / run, seed=7, rates=Rates(0.3, 0.3, 0.5))
+        for n in range(1, 21):
+            customs.send(inventory(n, "100.00"))
+        receipts = customs.answers()
+        stories.append(sorted((r.keys["copNo"], r.return_status) for r in receipts))
+    assert stories[0] == stories[1]
+    assert {status for _, status in stories[0]} > {2, 120, 399, 800}
+
+
+def test_cancel_of_an_accepted_inventory_and_of_an_unknown_one(customs: Customs) -> None:
+    customs.send(samples.inventory())
+    invt_no = customs.answers()[-1].keys["invtNo"]
+    customs.send(samples.cancel(samples.inventory(invt_no=invt_no)))
+    assert statuses(customs.answers(), "CEB624") == [2, 120, 399]
+    customs.send(samples.cancel(samples.inventory(invt_no="29282026I999999999")))
+    refused = customs.answers()
+    assert statuses(refused, "CEB624") == [2, 100] and "不存在" in refused[-1].return_info
+
+
+def test_return_restores_the_annual_total(customs: Customs) -> None:
+    for n in range(1, 6):
+        customs.send(inventory(n, "5000.00"))  # single items: 25,000 this year
+    released = customs.answers()
+    invt_no = next(
+        r.keys["invtNo"]
+        for r in released
+        if r.keys["copNo"] == "CW0000000001" and r.return_status == 800
+    )
+    customs.send(inventory(6, "2000.00"))
+    assert "(over_annual_limit)" in customs.answers()[-1].return_info
+    customs.send(samples.refund(inventory(1, "5000.00", invt_no=invt_no)))
+    assert statuses(customs.answers(), "CEB626") == [2, 120, 399]
+    customs.send(inventory(7, "2000.00"))
+    assert statuses(customs.answers()) == [2, 120, 399, 800]
+
+
+def test_return_before_release_is_refused(tmp_path: Path) -> None:
+    customs = Customs(tmp_path, rates=Rates(inspection=1, hold=1))
+    customs.send(samples.inventory())
+    invt_no = customs.answers()[-1].keys["invtNo"]
+    customs.send(samples.refund(samples.inventory(invt_no=invt_no)))
+    refused = customs.answers()
+    assert statuses(refused, "CEB626") == [2, 100] and "未放行" in refused[-1].return_info
+
+
+def test_enveloped_messages_get_enveloped_answers(customs: Customs) -> None:
+    customs.send(samples.inventory(), wrapped=True)
+    customs.sim.step()
+    while customs.sim.pending:
+        customs.sim.step()
+    files = sorted(customs.receive_dir.glob("*.xml"))
+    assert files and all(b"DxpMsg" in f.read_bytes() for f in files)
+    assert all(b"DXPENTDEMO00HZ01" in f.read_bytes() for f in files)
+    assert statuses(customs.answers()) == [2, 120, 399, 800]
+
+
+def test_receipts_can_be_batched_into_one_file(tmp_path: Path) -> None:
+    customs = Customs(tmp_path, receipts_per_file=50)
+    for n in range(1, 4):
+        customs.send(inventory(n, "100.00"))
+    while customs.sim.step() or customs.sim.pending:
+        pass
+    files = list(customs.receive_dir.glob("*.xml"))
+    assert len(files) < 12
+    assert sum(len(parse_receipts(f.read_bytes())) for f in files) == 12
+
+
+def test_from_settings_reads_the_simulator_settings(tmp_path: Path) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        simulator_require_documents=True,
+        simulator_review_rate=0.25,
+        simulator_inspection_rate=0.5,
+        simulator_hold_rate=0.1,
+    )
+    sim = CustomsSimulator.from_settings(settings)
+    assert sim.require_documents and sim.rates == Rates(0.25, 0.5, 0.1)
+    assert sim.send_dir == settings.send_dir
+    assert Settings(data_dir=tmp_path).simulator_review_rate == 0
