@@ -1,0 +1,49 @@
+"""The OpenAPI contract under fire: generated requests with valid keys against the in-process
+app (embedded SQLite) must never cause a server error or a response that breaks the schema."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from app import create_app
+from kit.auth import Role
+from tests.conftest import make_stack
+from tests.factories import api_key, auth
+from tests.identities import MERCHANT_A, merchant_key, place_order
+
+schema = schemathesis.openapi.from_asgi("/openapi.json", create_app())
+CHECKS = (
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+    content_type_conformance,
+)
+
+
+@pytest.fixture
+def keys(request, monkeypatch, tmp_path) -> Iterator[dict[str, str]]:
+    for _stack in make_stack(request, monkeypatch, tmp_path, "sqlite", redis=False):
+        place_order(1, "HZ", merchant=MERCHANT_A)
+        yield {"admin": api_key(Role.admin), "merchant": merchant_key(MERCHANT_A)}
+
+
+@schema.parametrize()
+@settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@pytest.mark.parametrize("role", ["admin", "merchant"])
+def test_api_contract(case: schemathesis.Case, role: str, keys: dict[str, str]) -> None:
+    headers = {**auth(keys[role]), "X-API-Key": keys[role]}
+    case.call_and_validate(headers=headers, checks=CHECKS)
