@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from clearance.cases import move
 from clearance.declare import build_message
 from clearance.models import ClearanceCase, CustomsMessage
+from declarations.rules import id_number_problem
 from kit import outbox
 from kit import queue as jobs
 from kit.errors import Conflict, FieldIssue, ValidationFailed
@@ -18,6 +19,7 @@ from warehouses.models import Order
 SEND = "clearance.jobs.send_pending"
 # Order fields a broker may correct after a rejection; amounts and SKUs go through intake again.
 CORRECTABLE = {
+    "buyer_id_number": 18,
     "buyer_name": 60,
     "buyer_phone": 30,
     "consignee_name": 100,
@@ -60,6 +62,9 @@ def _check_changes(changes: dict[str, str]) -> None:
         for name, value in changes.items()
         if name in CORRECTABLE and not 0 < len(value.strip()) <= CORRECTABLE[name]
     ]
+    why = id_number_problem(changes["buyer_id_number"]) if "buyer_id_number" in changes else None
+    if why:
+        issues.append(FieldIssue("buyer_id_number", "invalid_id_number", f"the ID number {why}"))
     if not changes:
         issues.append(FieldIssue("body", "empty", "nothing to correct"))
     if issues:
