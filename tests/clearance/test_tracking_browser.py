@@ -1,0 +1,109 @@
+"""A merchant in headless Chromium: logs in, finds a shipment, watches its timeline grow live."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from app import create_app
+from kit.auth import Role
+from tests.conftest import Stack, make_stack
+from tests.factories import api_key, auth
+from tests.identities import MERCHANT_A, PASSWORD, merchant_user, place_order
+
+pytestmark = pytest.mark.browser
+playwright_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def embedded(request, monkeypatch, tmp_path) -> Iterator[Stack]:
+    yield from make_stack(request, monkeypatch, tmp_path, "sqlite", redis=False)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def server(embedded: Stack) -> Iterator[str]:
+    """The whole system: API, pages, embedded worker and customs simulator."""
+    port = _free_port()
+    app = create_app(background=True)
+    app_server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=app_server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not app_server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert app_server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    app_server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def page(server: str) -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed")
+    with playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser.new_page(viewport={"width": 1200, "height": 900})
+        browser.close()
+
+
+def _scan(server: str, tracking_no: str) -> None:
+    body = {"warehouse": "HZ", "station": "in-1", "code": tracking_no}
+    key = api_key(Role.staff, warehouse_codes=("HZ",))
+    response = httpx.post(f"{server}/api/v1/scans", json=body, headers=auth(key), timeout=10)
+    assert response.json()["outcome"] == "matched", response.text
+
+
+def test_merchant_watches_a_shipment_clear_customs(server: str, page: Any) -> None:
+    merchant_user("kiwi")
+    mine = place_order(1, "HZ", merchant=MERCHANT_A)
+    place_order(2, "HZ", merchant=MERCHANT_A)
+
+    page.goto(f"{server}/track")
+    assert "/login" in page.url
+    page.fill("input[name=username]", "kiwi")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server}/track")
+
+    page.fill("input[name=order_no]", mine["order_no"])
+    page.click("form[action='/track'] button[type=submit]")
+    rows = page.locator("tbody tr")
+    assert rows.count() == 1
+    page.click(f"text={mine['order_no']}")
+    page.wait_for_url(f"{server}/track/{mine['order_no']}")
+    assert page.text_content("#state") == "received"
+    assert page.locator("#timeline tr").count() == 1
+
+    _scan(server, mine["tracking_no"])
+    released = page.locator("#timeline tr[data-topic='clearance.released']")
+    released.wait_for(timeout=60_000)
+    assert page.text_content("#state") == "released"
+    timeline = page.text_content("#timeline") or ""
+    assert "放行 · Released" in timeline and "海关入库 · Accepted by customs" in timeline
+    assert page.locator("#timeline tr").count() >= 7
