@@ -1,0 +1,156 @@
+"""The scan station in headless Chromium: what a person sees for each outcome, focus kept."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from app import create_app
+from kit.auth import Role
+from tests.conftest import Stack, make_stack
+from tests.factories import api_key
+from tests.identities import place_order
+
+pytestmark = pytest.mark.browser
+playwright_api = pytest.importorskip("playwright.sync_api")
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def embedded(request, monkeypatch, tmp_path) -> Iterator[Stack]:
+    yield from make_stack(request, monkeypatch, tmp_path, "sqlite", redis=False)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def server(embedded: Stack) -> Iterator[str]:
+    port = _free_port()
+    config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
+    app_server = uvicorn.Server(config)
+    thread = threading.Thread(target=app_server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not app_server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert app_server.started, "uvicorn did not start"
+    yield f"http://127.0.0.1:{port}"
+    app_server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture
+def page(server: str) -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed")
+    with playwright_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        tab = browser.new_page(viewport={"width": 1280, "height": 900})
+        script_errors: list[str] = []
+        tab.on("pageerror", lambda error: script_errors.append(str(error)))
+        yield tab
+        browser.close()
+    assert script_errors == []
+
+
+def _log_in(page, server: str) -> None:
+    page.goto(f"{server}/floor/HZ/scan")
+    assert "/login" in page.url
+    page.fill("input[name=api_key]", api_key(Role.staff, warehouse_codes=("HZ",)))
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server}/floor/HZ/scan")
+    page.wait_for_selector("#code:focus")
+
+
+def _scan(page, code: str) -> None:
+    before = page.locator("#recent tbody tr").count()
+    page.keyboard.type(code)
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"document.querySelectorAll('#recent tbody tr').length > {before}")
+
+
+def _seen(page) -> tuple[str, str, str]:
+    return (
+        page.inner_text("#outcome"),
+        page.get_attribute("#verdict", "class") or "",
+        page.inner_text("#message"),
+    )
+
+
+def _focused(page) -> bool:
+    return page.evaluate("document.activeElement && document.activeElement.id === 'code'")
+
+
+def test_station_shows_each_outcome_and_keeps_focus(page, server: str) -> None:
+    here, there = place_order(1, "HZ"), place_order(2, "GZ")
+    _log_in(page, server)
+
+    _scan(page, here["tracking_no"])
+    outcome, css, message = _seen(page)
+    assert (outcome, css) == ("MATCHED", "matched") and here["order_no"] in message
+    assert page.inner_text("#session-count") == "1" and _focused(page)
+
+    _scan(page, here["tracking_no"])
+    outcome, css, message = _seen(page)
+    assert (outcome, css) == ("DUPLICATE", "duplicate")
+    assert "Already scanned by staff:test-staff at station-1" in message and _focused(page)
+
+    _scan(page, "NOBODY-EXPECTS-THIS")
+    outcome, css, message = _seen(page)
+    assert outcome == "UNKNOWN PARCEL" and "unknown" in css and "locked" in css
+    assert page.is_visible("#ack") and _focused(page)
+    page.screenshot(path="/tmp/scan-station-unknown.png")
+
+    rows = page.locator("#recent tbody tr").count()
+    page.keyboard.type(there["tracking_no"])
+    page.keyboard.press("Enter")  # the scanner's next Enter must not dismiss the error
+    page.wait_for_timeout(300)
+    assert page.locator("#recent tbody tr").count() == rows
+    assert page.inner_text("#outcome") == "UNKNOWN PARCEL" and _focused(page)
+
+    page.keyboard.press("Escape")
+    assert page.inner_text("#outcome") == "READY" and _focused(page)
+    _scan(page, there["tracking_no"])
+    outcome, css, message = _seen(page)
+    assert (outcome, css.split()[0]) == ("WRONG WAREHOUSE", "wrong_warehouse")
+    assert "GZ" in message and _focused(page)
+    page.screenshot(path="/tmp/scan-station-wrong-warehouse.png")
+    page.keyboard.press("Escape")
+
+    page.click("#recent button.undo")
+    page.wait_for_selector("#recent tbody tr.undone")
+    assert _focused(page)
+    page.click("a#exceptions-link")
+    page.wait_for_selector("#rows td.reason")
+    assert page.inner_text("#rows").count("unknown") == 1
+
+
+def test_gate_station_refuses_what_customs_has_not_released(page, server: str) -> None:
+    order = place_order(3, "HZ")
+    _log_in(page, server)
+    _scan(page, order["tracking_no"])
+    page.goto(f"{server}/floor/HZ/gate")
+    page.wait_for_selector("#code:focus")
+    _scan(page, order["tracking_no"])
+    outcome, css, message = _seen(page)
+    assert outcome.startswith("NOT RELEASED") and "not_released" in css
+    assert "NOT RELEASED" in message and _focused(page)
+    page.screenshot(path="/tmp/gate-station-not-released.png")
