@@ -56,13 +56,17 @@ def segments(data: str) -> list[Segment]:
             _digit_run(tok, out)
         else:
             out.append(("B", tok))
-    merged: list[Segment] = []
-    for subset, text in out:
-        if merged and merged[-1][0] == subset:
-            merged[-1] = (subset, merged[-1][1] + text)
+    return _merged(out)
+
+
+def _merged(segments: list[Segment]) -> list[Segment]:
+    out: list[Segment] = []
+    for subset, text in segments:
+        if out and out[-1][0] == subset:
+            out[-1] = (subset, out[-1][1] + text)
         else:
-            merged.append((subset, text))
-    return merged
+            out.append((subset, text))
+    return out
 
 
 def width_modules(plan: list[Segment]) -> int:
@@ -85,12 +89,17 @@ def encode(data: str) -> list[int]:
     return [*vals, checksum, STOP]
 
 
+def pattern(value: int) -> list[int]:
+    """Element widths in modules for one symbol value, starting with a bar."""
+    return [int(ch) for ch in _PATTERNS[value]]
+
+
 def bars(data: str) -> tuple[list[tuple[int, int]], int]:
     """Bars as (x, width) in modules, and the symbol width without quiet zones."""
     out: list[tuple[int, int]] = []
     x = 0
     for value in encode(data):
-        for i, w in enumerate(map(int, _PATTERNS[value])):
+        for i, w in enumerate(pattern(value)):
             if i % 2 == 0:
                 out.append((x, w))
             x += w

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
+from collections.abc import Iterator
 from itertools import accumulate
 
 from labels.fonts import LabelFont
@@ -54,25 +55,32 @@ def _line_end(text: str, cum: list[float], start: int, limit: float) -> int:
     return end
 
 
-def wrap(text: str, cum: list[float], limit: float, most: int) -> list[str] | None:
-    """Greedy wrap with ``limit`` in 1/1000 em; None if more than ``most`` lines are needed."""
-    lines: list[str] = []
+Span = tuple[int, int]
+
+
+def wrap(text: str, cum: list[float], limit: float, most: int) -> list[Span] | None:
+    """Greedy wrap with ``limit`` in 1/1000 em into (start, stop) spans without edge spaces;
+    None if more than ``most`` lines are needed."""
+    spans: list[Span] = []
     start, n = 0, len(text)
     while start < n:
-        if len(lines) == most:
+        if len(spans) == most:
             return None
         end = _line_end(text, cum, start, limit)
-        lines.append(text[start:end].rstrip())
+        stop = end
+        while stop > start and text[stop - 1] == " ":
+            stop -= 1
+        spans.append((start, stop))
         start = end
         while start < n and text[start] == " ":
             start += 1
-    return lines
+    return spans
 
 
-def _sizes(max_pt: float, min_pt: float, first_pt: float) -> list[float]:
+def _sizes(max_pt: float, min_pt: float, first_pt: float) -> Iterator[float]:
     top = min(max_pt, max(min_pt, math.floor(first_pt / SIZE_STEP_PT) * SIZE_STEP_PT))
-    count = int(round((top - min_pt) / SIZE_STEP_PT)) + 1
-    return [top - i * SIZE_STEP_PT for i in range(count)]
+    for i in range(int(round((top - min_pt) / SIZE_STEP_PT)) + 1):
+        yield top - i * SIZE_STEP_PT
 
 
 def truncate(text: str, size_pt: float, width_pt: float, font: LabelFont) -> str:
@@ -111,21 +119,19 @@ def fit_block(
     cum = [0.0, *accumulate(map(font.widths.__getitem__, text))]
     area_pt = math.sqrt(w_pt * h_pt * 1000.0 / (max(cum[-1], 1.0) * LEADING))
     for size in _sizes(max_pt, min_pt, area_pt):
-        lines = wrap(text, cum, w_pt * 1000.0 / size, max_lines(size, h_pt, font))
-        if lines is not None:
-            return _fitted(size, lines, font)
-    return _fitted(min_pt, _overflowing(text, cum, w_pt, h_pt, min_pt, font), font)
-
-
-def _fitted(size: float, lines: list[str], font: LabelFont) -> Fitted:
-    return size, tuple(lines), tuple(font.width_pt(ln, size) for ln in lines)
+        spans = wrap(text, cum, w_pt * 1000.0 / size, max_lines(size, h_pt, font))
+        if spans is not None:
+            lines = tuple([text[a:b] for a, b in spans])
+            return size, lines, tuple([(cum[b] - cum[a]) * size / 1000.0 for a, b in spans])
+    lines = tuple(_overflowing(text, cum, w_pt, h_pt, min_pt, font))
+    return min_pt, lines, tuple([font.width_pt(ln, min_pt) for ln in lines])
 
 
 def _overflowing(
     text: str, cum: list[float], w_pt: float, h_pt: float, size: float, font: LabelFont
 ) -> list[str]:
     most = max(1, max_lines(size, h_pt, font))
-    lines = wrap(text, cum, w_pt * 1000.0 / size, 10**9) or [""]
-    kept = lines[:most]
+    spans = wrap(text, cum, w_pt * 1000.0 / size, len(text) + 1) or [(0, 0)]
+    kept = [text[a:b] for a, b in spans[:most]]
     kept[-1] = truncate(kept[-1] + ELLIPSIS, size, w_pt, font)
     return kept

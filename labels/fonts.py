@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import unicodedata
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -63,22 +64,27 @@ def label_font() -> LabelFont:
     return _load(font_path())
 
 
-@lru_cache(maxsize=4)
-def _load(path: str) -> LabelFont:
+def _parse(path: str) -> TTFont:
     if not Path(path).is_file():
         raise LabelFontError(
             f"label font {path!r} not found: install the Debian package {FONT_PACKAGE} "
             f"or point ${FONT_ENV} at a TrueType/TTC font with CJK glyphs"
         )
-    name = f"ClearwayCJK-{abs(hash(path)) % 10**8}"
+    # A stable name keeps PDFs byte-identical across processes (str hashes are salted).
+    name = f"ClearwayCJK-{zlib.crc32(path.encode()):08x}"
     try:
-        font = TTFont(name, path, subfontIndex=0)
+        return TTFont(name, path, subfontIndex=0)
     except Exception as exc:  # reportlab raises several unrelated types for bad files
         raise LabelFontError(f"cannot load label font {path!r}: {exc}") from exc
+
+
+@lru_cache(maxsize=4)
+def _load(path: str) -> LabelFont:
+    font = _parse(path)
     pdfmetrics.registerFont(font)
     face = font.face
     return LabelFont(
-        name=name,
+        name=font.fontName,
         path=path,
         font=font,
         widths=_Widths(font),

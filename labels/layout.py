@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from labels.fit import LEADING, PT_PER_MM, block_height_pt, fit_block, fit_line
 from labels.fonts import LabelFont, clean_text, label_font
@@ -44,18 +44,13 @@ class Slot:
     inverse: bool = False
 
 
-@dataclass(frozen=True)
-class TextBlock:
+class TextBlock(NamedTuple):
     """Fitted text: font size, the lines and their widths (pt), ready to place in ``slot.box``."""
 
     slot: Slot
     size_pt: float
     lines: tuple[str, ...]
     widths_pt: tuple[float, ...]
-
-    @property
-    def line_pt(self) -> float:
-        return self.size_pt * LEADING
 
 
 @dataclass(frozen=True)
@@ -73,7 +68,7 @@ class Layout:
 
 @dataclass(frozen=True)
 class BoundLabel:
-    """A layout with one label's text fitted into its slots."""
+    """A layout with all of one label's text fitted: for inspection and tests."""
 
     layout: Layout
     blocks: tuple[TextBlock, ...]
@@ -128,48 +123,37 @@ def _caption_slots(g: _Grid) -> tuple[tuple[Slot, str], ...]:
     )
 
 
+def _paragraph(field: str, box: Box, max_pt: float) -> Slot:
+    """A top-aligned, wrapping slot that may shrink far (long Chinese addresses)."""
+    return Slot(field, box, max_pt, min_pt=4.0, valign="T", wrap=True)
+
+
 def _slots(g: _Grid) -> tuple[Slot, ...]:
     a, b, c, d, e, f, h, end = _ROWS
     k = g.font_scale
+    status_box = g.box(_HEAD_X1, a, _HEAD_X2, b, 1.2)
     return (
         Slot("warehouse", g.box(2, a, _HEAD_X1, b, 1), 26 * k, align="C", bold=True),
-        Slot(
-            "status",
-            g.box(_HEAD_X1, a, _HEAD_X2, b, 1.2),
-            15 * k,
-            align="C",
-            wrap=True,
-            bold=True,
-            inverse=True,
-        ),
+        Slot("status", status_box, 15 * k, align="C", wrap=True, bold=True, inverse=True),
         Slot("date", g.box(_HEAD_X2, a, 98, 8, 0.8), 9 * k, align="C"),
         Slot("parcel", g.box(_HEAD_X2, 8, 98, b, 0.6), 13 * k, align="C", bold=True),
         Slot("sort", g.box(2, b, 98, c, 1), 46 * k, align="C", bold=True),
         Slot("waybill", g.box(4, c + 20, 96, d, 0.5), 16 * k, align="C", bold=True),
         Slot("consignee", g.box(_MARK_X, d, 98, d + 8, 1), 14 * k, bold=True),
-        Slot("address", g.box(_MARK_X, d + 7, 98, e, 1), 13 * k, min_pt=4.0, valign="T", wrap=True),
+        _paragraph("address", g.box(_MARK_X, d + 7, 98, e, 1), 13 * k),
         Slot("sender", g.box(_MARK_X, e, 98, e + 6, 0.8), 10 * k),
-        Slot(
-            "sender_address",
-            g.box(_MARK_X, e + 5.5, 98, f, 0.8),
-            9 * k,
-            min_pt=4.0,
-            valign="T",
-            wrap=True,
-        ),
+        _paragraph("sender_address", g.box(_MARK_X, e + 5.5, 98, f, 0.8), 9 * k),
         Slot("order", g.box(2, f + 1, _INFO_X, f + 8, 1), 10 * k),
         Slot("invt", g.box(2, f + 8.5, _INFO_X, f + 15.5, 1), 10 * k),
         Slot("weight", g.box(2, f + 16, _INFO_X, h, 1), 10 * k),
-        Slot(
-            "return", g.box(2, h + 4.5, _INFO_X, end, 0.6), 8 * k, min_pt=4.0, valign="T", wrap=True
-        ),
+        _paragraph("return", g.box(2, h + 4.5, _INFO_X, end, 0.6), 8 * k),
     )
 
 
 @lru_cache(maxsize=16)
 def _layout(size: LabelSize, font: LabelFont) -> Layout:
     g = _Grid(size)
-    c, d = _ROWS[2], _ROWS[3]
+    c = _ROWS[2]
     f, h = _ROWS[5], _ROWS[6]
     return Layout(
         size=size,
@@ -223,29 +207,98 @@ def field_texts(label: LabelData) -> dict[str, str]:
         "sender_address": label.sender_address,
         "order": f"订单号 {label.order_no}",
         "invt": f"清单号 {label.invt_no or '未生成'}",
-        "weight": f"重量 {_weight(label.weight_kg)}   件数 {label.parcel_index}/{label.parcel_count}",
+        "weight": f"重量 {_weight(label.weight_kg)} 件数 {label.parcel_index}/{label.parcel_count}",
         "return": label.return_address,
     }
 
 
 def bind(label: LabelData, layout: Layout, font: LabelFont) -> BoundLabel:
-    """Fit ``label``'s texts into ``layout``: the per-label work shared by every back end."""
+    """Fit all of ``label``'s texts into ``layout`` (the back ends use ``Fitter`` instead)."""
     texts = field_texts(label)
     blocks = tuple(fit_slot(s, clean_text(texts[s.field], font), font) for s in layout.slots)
     return BoundLabel(layout, blocks, label.waybill_no, label.qr_payload)
 
 
+_ALIGN = {"L": 0.0, "C": 0.5, "R": 1.0}
+
+
 def place_lines(block: TextBlock, font: LabelFont) -> list[tuple[str, float, float]]:
     """(line, left x in mm, baseline below the label top in pt) for every line of ``block``."""
-    box, slot = block.slot.box, block.slot
+    slot, size = block.slot, block.size_pt
+    box = slot.box
     top = box.y * PT_PER_MM
     if slot.valign == "M":
-        used = block_height_pt(block.size_pt, len(block.lines), font)
-        top += (box.h * PT_PER_MM - used) / 2
-    first = top + block.size_pt * font.ascent
-    out = []
-    for i, (line, width) in enumerate(zip(block.lines, block.widths_pt, strict=True)):
-        spare = box.w - width / PT_PER_MM
-        x = box.x + (0.0 if slot.align == "L" else spare / 2 if slot.align == "C" else spare)
-        out.append((line, x, first + i * block.line_pt))
-    return out
+        top += (box.h * PT_PER_MM - block_height_pt(size, len(block.lines), font)) / 2
+    first, step, align = top + size * font.ascent, size * LEADING, _ALIGN[slot.align]
+    return [
+        (line, box.x + (box.w - width / PT_PER_MM) * align, first + i * step)
+        for i, (line, width) in enumerate(zip(block.lines, block.widths_pt, strict=True))
+    ]
+
+
+class Placed(NamedTuple):
+    """Fitted text ready to draw: size and (line, left x mm, baseline pt below the top)."""
+
+    slot: Slot
+    size_pt: float
+    lines: list[tuple[str, float, float]]
+
+
+class _LineConst(NamedTuple):
+    """Per-slot constants so one-line slots fit and place in a few arithmetic steps."""
+
+    w_pt: float
+    h_pt: float
+    span: tuple[float, float]
+    x_mm: float
+    w_mm: float
+    align: float
+    base0_pt: float
+    base_k: float
+
+
+def _line_const(slot: Slot, font: LabelFont) -> _LineConst:
+    box = slot.box
+    top, h_pt = box.y * PT_PER_MM, box.h * PT_PER_MM
+    em = font.ascent - font.descent
+    # Baseline of a single line: top + (h - size*em)/2 + size*ascent when centred.
+    base0, base_k = (
+        (top + h_pt / 2, font.ascent - em / 2) if slot.valign == "M" else (top, font.ascent)
+    )
+    return _LineConst(
+        box.w * PT_PER_MM,
+        h_pt,
+        (slot.max_pt, slot.min_pt),
+        box.x,
+        box.w,
+        _ALIGN[slot.align],
+        base0,
+        base_k,
+    )
+
+
+class Fitter:
+    """Fits and places label text for one layout: the per-label hot path of both back ends."""
+
+    def __init__(self, layout: Layout, font: LabelFont) -> None:
+        self.layout, self.font = layout, font
+        self._consts = [_line_const(slot, font) for slot in layout.slots]
+
+    def place(self, index: int, raw: str) -> Placed:
+        """Clean, fit and place ``raw`` in slot ``index``; same result as fit_slot + place_lines."""
+        slot, font = self.layout.slots[index], self.font
+        text = clean_text(raw, font)
+        if not text:
+            return Placed(slot, slot.max_pt, [])
+        if slot.wrap:
+            block = fit_slot(slot, text, font)
+            return Placed(slot, block.size_pt, place_lines(block, font))
+        c = self._consts[index]
+        size, lines, widths = fit_line(text, c.w_pt, c.h_pt, c.span, font)
+        x = c.x_mm + (c.w_mm - widths[0] / PT_PER_MM) * c.align
+        return Placed(slot, size, [(lines[0], x, c.base0_pt + size * c.base_k)])
+
+
+def placed(block: TextBlock, font: LabelFont) -> Placed:
+    """A fitted block (e.g. a static caption) in drawing form."""
+    return Placed(block.slot, block.size_pt, place_lines(block, font))

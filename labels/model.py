@@ -45,6 +45,8 @@ LABEL_76x130 = LabelSize("76x130", 76.0, 130.0)
 
 def mask_phone(phone: str) -> str:
     """Mask a phone number the way carriers do: 13812345678 -> 138****5678."""
+    if len(phone) == 11 and phone.isdigit():
+        return f"{phone[:3]}****{phone[7:]}"
     digits = "".join(ch for ch in phone if ch.isdigit())
     if len(digits) == 13 and digits.startswith("86"):
         digits = digits[2:]

@@ -1,9 +1,10 @@
-"""PDF back end: draws bound layouts with reportlab, one page per label, CJK font subset embedded."""
+"""PDF back end: the shared layout drawn with reportlab, a page per label, CJK subset embedded."""
 
 from __future__ import annotations
 
 import io
 import math
+import threading
 from collections.abc import Callable, Sequence
 
 from reportlab.pdfgen.canvas import Canvas
@@ -11,7 +12,7 @@ from reportlab.pdfgen.canvas import Canvas
 from labels import code128, qr
 from labels.fit import PT_PER_MM
 from labels.fonts import LabelFont, label_font
-from labels.layout import BoundLabel, Box, Layout, TextBlock, bind, layout_for, place_lines
+from labels.layout import Box, Fitter, Layout, Placed, field_texts, layout_for, placed
 from labels.model import LABEL_100x150, LabelData, LabelSize
 
 Progress = Callable[[int, int], None]
@@ -21,6 +22,9 @@ DOT_MM = 25.4 / 203
 MAX_BAR_MODULE_MM = 0.6
 _STATIC_FORM = "clearway-static"
 _BOLD_STROKE = 0.035
+# reportlab keeps per-document subset state on the shared TTFont and is not documented as
+# thread-safe; API threads rendering at once take turns (the work is GIL-bound anyway).
+_RENDER_LOCK = threading.Lock()
 
 
 def _snap(mm: float) -> float:
@@ -46,27 +50,26 @@ class _Page:
         for x0, y0, x1, y1 in layout.rules:
             c.line(x0 * PT_PER_MM, self.y(y0), x1 * PT_PER_MM, self.y(y1))
 
-    def text(self, block: TextBlock) -> None:
-        box, slot = block.slot.box, block.slot
+    def fill(self, box: Box) -> None:
+        w, h = box.w * PT_PER_MM, box.h * PT_PER_MM
+        self.c.rect(box.x * PT_PER_MM, self.y(box.y + box.h), w, h, stroke=0, fill=1)
+
+    def text(self, placed: Placed) -> None:
+        slot, size = placed.slot, placed.size_pt
         if slot.inverse:
-            self.c.rect(
-                box.x * PT_PER_MM,
-                self.y(box.y + box.h),
-                box.w * PT_PER_MM,
-                box.h * PT_PER_MM,
-                stroke=0,
-                fill=1,
-            )
+            self.fill(slot.box)
+        if not placed.lines:
+            return
         t = self.c.beginText()
-        t.setFont(self.font.name, block.size_pt, block.line_pt)
+        t.setFont(self.font.name, size)
         t.setTextRenderMode(2 if slot.bold else 0)
         gray = 1 if slot.inverse else 0
         t.setFillGray(gray)
         t.setStrokeGray(gray)
-        for line, x, base in place_lines(block, self.font):
-            t.setTextOrigin(x * PT_PER_MM, self.y(0) - base)
+        for line, x, base in placed.lines:
+            t.setTextOrigin(x * PT_PER_MM, self.height_pt - base)
             t.textOut(line)
-        self.c.setLineWidth(block.size_pt * _BOLD_STROKE)
+        self.c.setLineWidth(size * _BOLD_STROKE)
         self.c.drawText(t)
 
     def barcode(self, box: Box, data: str) -> None:
@@ -103,49 +106,72 @@ def _draw_static(canvas: Canvas, layout: Layout, font: LabelFont) -> None:
     canvas.beginForm(_STATIC_FORM)
     page.frame(layout)
     for block in layout.captions:
-        page.text(block)
+        page.text(placed(block, font))
     canvas.endForm()
 
 
-def _draw_label(page: _Page, bound: BoundLabel, symbols: bool) -> None:
+def _draw_label(page: _Page, fitter: Fitter, label: LabelData, symbols: bool) -> None:
     page.c.doForm(_STATIC_FORM)
-    for block in bound.blocks:
-        page.text(block)
+    texts = field_texts(label)
+    for i, slot in enumerate(fitter.layout.slots):
+        page.text(fitter.place(i, texts[slot.field]))
     if symbols:
-        page.barcode(bound.layout.barcode, bound.waybill)
-        page.qr(bound.layout.qr, bound.qr_payload)
+        page.barcode(fitter.layout.barcode, label.waybill_no)
+        page.qr(fitter.layout.qr, label.qr_payload)
     page.c.showPage()
 
 
 def render_pdf(
     labels: Sequence[LabelData],
     size: LabelSize = LABEL_100x150,
+    *,
     progress: Progress | None = None,
 ) -> bytes:
-    """Render ``labels`` as one PDF, one page of exactly ``size`` per label."""
-    return draw_pdf(labels, size, progress)
+    """Render ``labels`` as one PDF, one page of exactly ``size`` per label.
+
+    ``progress(done, total)`` is called after each label.
+    """
+    return draw_pdf(labels, size, progress=progress)
 
 
 def draw_pdf(
     labels: Sequence[LabelData],
     size: LabelSize,
-    progress: Progress | None = None,
     *,
+    progress: Progress | None = None,
     symbols: bool = True,
 ) -> bytes:
     """``render_pdf`` on one canvas; ``symbols=False`` leaves out both barcodes (bench floor)."""
+    with _RENDER_LOCK:
+        return _draw(labels, size, progress, symbols)
+
+
+def _canvas(buf: io.BytesIO, size: LabelSize, font: LabelFont) -> Canvas:
+    """A compressed, reproducible (``invariant``) canvas whose default font is the label font."""
+    pagesize = (size.width_mm * PT_PER_MM, size.height_mm * PT_PER_MM)
+    # types-reportlab mistypes initialFontName as float; it is the font's registered name.
+    canvas = Canvas(
+        buf,
+        pagesize=pagesize,
+        pageCompression=1,
+        invariant=1,
+        initialFontName=font.name,  # type: ignore[arg-type]
+    )
+    canvas.setTitle("Clearway shipping labels")
+    return canvas
+
+
+def _draw(
+    labels: Sequence[LabelData], size: LabelSize, progress: Progress | None, symbols: bool
+) -> bytes:
     font = label_font()
     layout = layout_for(size, font)
     buf = io.BytesIO()
-    pagesize = (size.width_mm * PT_PER_MM, size.height_mm * PT_PER_MM)
-    canvas = Canvas(
-        buf, pagesize=pagesize, pageCompression=1, invariant=1, initialFontName=font.name
-    )
-    canvas.setTitle("Clearway shipping labels")
+    canvas = _canvas(buf, size, font)
     _draw_static(canvas, layout, font)
-    page = _Page(canvas, layout, font)
+    page, fitter = _Page(canvas, layout, font), Fitter(layout, font)
     for i, label in enumerate(labels, 1):
-        _draw_label(page, bind(label, layout, font), symbols)
+        _draw_label(page, fitter, label, symbols)
         if progress:
             progress(i, len(labels))
     canvas.save()

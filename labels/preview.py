@@ -10,9 +10,10 @@ from typing import Literal
 
 from labels.model import LABEL_100x150, LabelData, LabelSize
 from labels.pdf import render_pdf
+from labels.zpl import render_zpl
+from labels.zplview import zpl_to_png
 
 PreviewFormat = Literal["pdf", "zpl"]
-ZPL_PREVIEW_DPI = 203
 
 
 class PreviewError(RuntimeError):
@@ -26,13 +27,12 @@ def _pdftoppm() -> str:
     return exe
 
 
-def pdf_page_to_png(pdf: bytes, dpi: int, mono: bool = False) -> bytes:
-    """First page of ``pdf`` as PNG via pdftoppm; ``mono`` gives the 1-bit look of a thermal head."""
+def pdf_page_to_png(pdf: bytes, dpi: int) -> bytes:
+    """First page of ``pdf`` as a greyscale PNG via pdftoppm."""
     with tempfile.TemporaryDirectory(prefix="label-preview-") as tmp:
         src, out = Path(tmp) / "label.pdf", Path(tmp) / "label"
         src.write_bytes(pdf)
-        cmd = [_pdftoppm(), "-png", "-r", str(dpi), "-singlefile", "-f", "1", "-l", "1"]
-        cmd += ["-mono"] if mono else ["-gray"]
+        cmd = [_pdftoppm(), "-png", "-gray", "-r", str(dpi), "-singlefile", "-f", "1", "-l", "1"]
         done = subprocess.run([*cmd, str(src), str(out)], capture_output=True, timeout=60)
         if done.returncode != 0:
             raise PreviewError(f"pdftoppm failed: {done.stderr.decode(errors='replace').strip()}")
@@ -45,16 +45,15 @@ def render_png_preview(
     fmt: PreviewFormat = "pdf",
     dpi: int = 150,
 ) -> bytes:
-    """PNG of ``label`` as the chosen back end lays it out.
+    """PNG of ``label`` as the chosen back end renders it, fully offline.
 
-    ``fmt="pdf"`` rasterises the PDF at ``dpi`` (anti-aliased grey). ``fmt="zpl"`` is not a
-    ZPL interpreter: both back ends draw the one shared layout, so the ZPL preview renders that
-    layout through the PDF path at the printer's dot pitch (``dpi``, 203 if left at 150) in
-    1-bit black and white, which is what a Zebra head burns.
+    ``fmt="pdf"``: the PDF rasterised by pdftoppm at ``dpi``. ``fmt="zpl"``: the ZPL that
+    ``render_zpl(dpi=dpi, cjk="bitmap")`` sends, drawn dot for dot by ``labels.zplview`` (an
+    interpreter for the ZPL subset we emit), so the image shows the printer's 1-bit output.
+    Use ``dpi=203`` or ``300`` for a true printer-resolution preview.
     """
-    if fmt not in ("pdf", "zpl"):
-        raise ValueError(f"fmt must be 'pdf' or 'zpl', got {fmt!r}")
-    pdf = render_pdf([label], size)
     if fmt == "pdf":
-        return pdf_page_to_png(pdf, dpi)
-    return pdf_page_to_png(pdf, ZPL_PREVIEW_DPI if dpi == 150 else dpi, mono=True)
+        return pdf_page_to_png(render_pdf([label], size), dpi)
+    if fmt == "zpl":
+        return zpl_to_png(render_zpl([label], size, dpi=dpi, cjk="bitmap"))
+    raise ValueError(f"fmt must be 'pdf' or 'zpl', got {fmt!r}")

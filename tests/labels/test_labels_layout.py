@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
-from conftest import LONG_ADDRESS, make_label
 
-from labels import LABEL_76x130, LABEL_100x150, LabelData, LabelSize
+from labels import LABEL_76x130, LABEL_100x150, LabelData, LabelSize, render_pdf
 from labels.fit import ELLIPSIS, PT_PER_MM, fit_block
 from labels.fonts import FONT_ENV, LabelFontError, clean_text, label_font
-from labels.layout import bind, block_fits, field_texts, layout_for, place_lines
+from labels.layout import (
+    Fitter,
+    bind,
+    block_fits,
+    field_texts,
+    fit_slot,
+    layout_for,
+    place_lines,
+)
 from labels.model import mask_phone
+from tests.labels.helpers import LONG_ADDRESS, make_label
 
 SIZES = [LABEL_100x150, LABEL_76x130]
 
@@ -94,3 +103,30 @@ def test_missing_font_names_the_debian_package(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv(FONT_ENV, "/nonexistent/font.ttc")
     with pytest.raises(LabelFontError, match="fonts-wqy-zenhei"):
         label_font()
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_fitter_hot_path_matches_the_generic_fit(
+    label: LabelData, hostile_label: LabelData, size: LabelSize
+) -> None:
+    font = label_font()
+    layout = layout_for(size)
+    fitter = Fitter(layout, font)
+    for data in (label, hostile_label):
+        texts = field_texts(data)
+        for i, slot in enumerate(layout.slots):
+            fast = fitter.place(i, texts[slot.field])
+            text = clean_text(texts[slot.field], font)
+            slow = place_lines(fit_slot(slot, text, font), font) if text else []
+            assert [ln for ln, _, _ in fast.lines] == [ln for ln, _, _ in slow]
+            coords = [c for _, x, base in fast.lines for c in (x, base)]
+            assert coords == pytest.approx([c for _, x, base in slow for c in (x, base)])
+
+
+def test_font_path_is_configurable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    link = tmp_path / "my-cjk.ttc"
+    link.symlink_to(label_font().path)
+    monkeypatch.setenv(FONT_ENV, str(link))
+    font = label_font()
+    assert font.path == str(link)
+    assert render_pdf([make_label()]).startswith(b"%PDF")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from conftest import decode, make_label, pdf_to_png
 
 from labels import LABEL_76x130, LABEL_100x150, LabelData, LabelSize, render_pdf
 from labels.fit import PT_PER_MM
+from tests.labels.helpers import decode, make_label, pdf_to_png
 
 
 def _page_sizes(pdf: bytes) -> list[tuple[float, float]]:
@@ -59,3 +60,13 @@ def test_batch_pages_each_carry_their_own_barcodes(tmp_path: Path) -> None:
     pages = pdf_to_png(render_pdf(batch), tmp_path, dpi=200)
     assert [decode(p).get("Code128") for p in pages] == [b.waybill_no for b in batch]
     assert [decode(p).get("QRCode") for p in pages] == [b.qr_payload for b in batch]
+
+
+def test_output_is_deterministic(label: LabelData) -> None:
+    assert render_pdf([label]) == render_pdf([label])
+
+
+def test_concurrent_renders_agree(label: LabelData) -> None:
+    with ThreadPoolExecutor(4) as pool:
+        outputs = set(pool.map(lambda _: render_pdf([label]), range(8)))
+    assert len(outputs) == 1
