@@ -12,6 +12,7 @@ from clearance import dashboard, webhooks
 from clearance.api_models import (
     AllowPrivateIn,
     AttemptOut,
+    DashboardOut,
     DeliveryOut,
     EndpointIn,
     EndpointOut,
@@ -213,7 +214,7 @@ def post_replay(
     return ReplayOut(deliveries=len(made))
 
 
-@router.get("/dashboard", tags=["dashboard"])
+@router.get("/dashboard", tags=["dashboard"], response_model=DashboardOut)
 def get_dashboard(session: SessionDep, principal: Oversight) -> dict[str, Any]:
     """Per warehouse: counts by state, throughput per hour, time in customs states, rates,
     and the queues."""

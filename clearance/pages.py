@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
-from clearance import dashboard
+from clearance import dashboard, webhooks
 from clearance.overview import STATES
 from clearance.tracking import ShipmentFilter, find_order, list_shipments, shipment_view
 from kit.api import PageParams, page_params
@@ -51,6 +51,7 @@ def track_list(
         states=STATES,
         where=where,
         next_cursor=next_cursor,
+        disabled=webhooks.disabled_endpoints(session, principal),
     )
 
 

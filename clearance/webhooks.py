@@ -185,6 +185,16 @@ def _scoped(query: Any, principal: Principal) -> Any:
     return query
 
 
+def disabled_endpoints(session: Session, principal: Principal) -> list[WebhookEndpoint]:
+    """A merchant's endpoints that Clearway disabled, to tell them on every page they open."""
+    if principal.role != Role.merchant:
+        return []
+    query = _scoped(
+        select(WebhookEndpoint).where(col(WebhookEndpoint.enabled).is_(False)), principal
+    )
+    return list(session.exec(query))
+
+
 def get_endpoint(session: Session, principal: Principal, endpoint_id: int) -> WebhookEndpoint:
     """A merchant's own endpoint; anyone else's is reported as not found."""
     query = _scoped(

@@ -170,11 +170,23 @@ def install(app: FastAPI) -> None:
     app.add_middleware(RequestIdMiddleware)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    _log_with_request_ids()
+
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+
+
+def _log_with_request_ids() -> None:
+    """Unless logging is configured already, log warnings and one line per request, each
+    with its request id."""
     root = logging.getLogger()
-    if not any(isinstance(f, RequestIdLogFilter) for f in root.filters):
-        for handler in root.handlers or []:
-            handler.addFilter(RequestIdLogFilter())
-        log.addFilter(RequestIdLogFilter())
+    if root.handlers:
+        return
+    handler = logging.StreamHandler()
+    handler.addFilter(RequestIdLogFilter())
+    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root.addHandler(handler)
+    log.setLevel(logging.INFO)
 
 
 async def http_error(_request: Request, error: Exception) -> Response:

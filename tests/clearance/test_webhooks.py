@@ -230,6 +230,8 @@ def test_an_endpoint_failing_too_long_is_disabled_and_the_merchant_told(
     assert len(told) == 1 and told[0].payload["endpoint_id"] == created["id"]
     assert states <= {"skipped", "pending"} | {"failed"} and "skipped" in states
     assert len(state.received) == 1, "a disabled endpoint was called again"
+    banner = client.get("/track", headers=auth(merchant_key())).text
+    assert f"{base}/a is disabled" in banner
     again = client.patch(
         f"/api/v1/webhooks/endpoints/{created['id']}",
         json={"enabled": True},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -9,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from app import create_app
+from kit.api import RequestIdLogFilter
 from kit.auth import ApiKey, Role, User, authenticate, create_user, login_user, revoke_key
 from kit.db import session_scope
 from kit.errors import Unauthorized, ValidationFailed
@@ -133,3 +135,13 @@ def test_request_ids_and_the_one_error_shape(client: TestClient) -> None:
     assert re.fullmatch(r"[0-9a-f]{32}", unknown.headers["x-request-id"])
     invalid = client.get("/api/v1/shipments?limit=0", headers=auth(api_key()))
     assert invalid.status_code == 422 and invalid.json()["field"] == "limit"
+
+
+def test_request_log_lines_carry_the_request_id(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.handler.addFilter(RequestIdLogFilter())
+    with caplog.at_level(logging.INFO, logger="clearway.http"):
+        client.get("/health", headers={"X-Request-ID": "req-42"})
+    lines = [r for r in caplog.records if r.name == "clearway.http"]
+    assert lines and lines[-1].request_id == "req-42" and "/health 200" in lines[-1].getMessage()
