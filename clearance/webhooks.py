@@ -45,12 +45,14 @@ EXCERPT = 500
 EVENT_TYPES: tuple[str, ...] = (
     "order.received",
     "order.cancelled",
+    "order.corrected",
     "parcel.matched",
     "label.printed",
     "parcel.shipped",
     *(f"clearance.{state}" for state in (*MAIN_PATH[2:], *REVIEW, *OFF_PATH)),
     "clearance.receipt",
     "clearance.declaration_invalid",
+    "clearance.cancel_requested",
 )
 
 

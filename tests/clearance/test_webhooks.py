@@ -258,3 +258,29 @@ def test_merchants_cannot_see_or_replay_each_others_endpoints(stack: Stack) -> N
     assert listed["items"] == []
     staff = auth(api_key(Role.staff, warehouse_codes=("HZ",)))
     assert client.get("/api/v1/webhooks/endpoints", headers=staff).status_code == 403
+
+
+def test_delivery_log_is_purged_after_retention(
+    stack: Stack, receiver: tuple[Receiver, str]
+) -> None:
+    state, base = receiver
+    state.status = 200
+    created = _endpoint(TestClient(create_app()), f"{base}/a", MERCHANT_A)
+    place_order(1, merchant=MERCHANT_A)
+    place_order(2, merchant=MERCHANT_A)
+    _work()
+    with session_scope() as session:
+        old, recent = session.exec(select(WebhookAttempt).order_by(col(WebhookAttempt.id))).all()
+        old.attempted_at = utcnow() - timedelta(days=90)
+        delivery = session.get(WebhookDelivery, old.delivery_id)
+        assert delivery is not None
+        delivery.finished_at = old.attempted_at
+        session.add_all([old, delivery])
+    with session_scope() as session:
+        webhooks.purge(session, utcnow() - timedelta(days=30))
+    with session_scope() as session:
+        kept = session.exec(select(WebhookAttempt.id)).all()
+        deliveries = session.exec(
+            select(WebhookDelivery.id).where(col(WebhookDelivery.endpoint_id) == created["id"])
+        ).all()
+    assert kept == [recent.id] and deliveries == [recent.delivery_id]
