@@ -216,7 +216,7 @@ def _tax_bill(tax: etree._Element) -> TaxBill:
         value_added_tax=_money(head, "valueAddedTax"),
         consumption_tax=_money(head, "consumptionTax"),
         status=head.get("status", ""),
-        keys={name: head[name] for name in KEY_FIELDS if head.get(name)},
+        keys={name: head[name] for name in KEY_FIELDS if head.get(name) and name != "invtNo"},
         lines=tuple(_tax_line(line) for line in _blocks(tax, "TaxListRd")),
     )
 

@@ -13,7 +13,8 @@ from declarations.codes import CEB_NS, XSI_NS
 from declarations.model import DEFAULT_OPTIONS, Document, Options, Transfer
 from declarations.spec import SPEC_OF_CLASS, TRANSFER, Block, Field, Kind
 
-# Characters XML 1.0 cannot carry at all; a pasted control character must not break the file.
+# Characters XML 1.0 cannot carry at all; a pasted control character must not break the file, so
+# each becomes U+FFFD (one for one, so lengths checked by the XSD stay what the input had).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _OPEN = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -112,5 +113,5 @@ def render(doc: Document, transfer: Transfer, options: Options = DEFAULT_OPTIONS
     out.append(f"</ceb:{spec.message_type}Message>")
     text = "".join(out)
     if _NOT_XML.search(text):
-        text = _NOT_XML.sub("", text)
+        text = _NOT_XML.sub("\ufffd", text)
     return text.encode("utf-8")

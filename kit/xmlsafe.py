@@ -38,7 +38,10 @@ def parse_untrusted(data: bytes, *, max_bytes: int = MAX_BYTES) -> etree._Elemen
     """Parse bytes from customs, a merchant or a file; refuse DTDs, entities and oversize input."""
     if len(data) > max_bytes:
         raise UnsafeXml("xml_too_large", f"document is {len(data)} bytes; the limit is {max_bytes}")
-    if b"<!DOCTYPE" in data[:4096].upper() or b"<!ENTITY" in data.upper():
+    if b"\x00" in data:  # UTF-16/32 or binary: the DOCTYPE check below could not see through it
+        raise UnsafeXml("xml_encoding", "only ASCII-compatible encodings such as UTF-8 are read")
+    upper = data.upper()  # a DOCTYPE may follow any amount of comment, so look everywhere
+    if b"<!DOCTYPE" in upper or b"<!ENTITY" in upper:
         raise UnsafeXml("xml_dtd_forbidden", "documents with a DOCTYPE or entities are refused")
     try:
         root = etree.fromstring(data, _parser())

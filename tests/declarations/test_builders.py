@@ -115,11 +115,11 @@ def test_missing_barcode_is_written_as_wu() -> None:
     assert read_document(root) == samples.inventory(lines=(line,))
 
 
-def test_text_is_escaped_and_control_characters_dropped() -> None:
+def test_text_is_escaped_and_control_characters_replaced() -> None:
     inv = samples.inventory(note="A&B <x> \x07bell", consignee_address="路1号 & 2号")
     checked = build_checked(inv, samples.transfer())
     assert checked.ok, checked.findings
-    assert checked.root.findtext(f".//{Q}note") == "A&B <x> bell"
+    assert checked.root.findtext(f".//{Q}note") == "A&B <x> \ufffdbell"
 
 
 @pytest.mark.parametrize("spelling", ["consigneeDitrict", "consigneeDistrict"])
