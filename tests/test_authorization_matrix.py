@@ -146,7 +146,7 @@ def _fill(path: str, world: World) -> str:
 
 def _call(client: TestClient, route: Route, world: World, key: str | None) -> Any:
     headers = auth(key) if key else {}
-    body = {} if route.method in ("POST", "PUT", "PATCH") else None
+    body: dict[str, Any] | None = {} if route.method in ("POST", "PUT", "PATCH") else None
     return client.request(
         route.method, _fill(route.path, world), headers=headers, json=body, follow_redirects=False
     )

@@ -22,12 +22,12 @@ from tests.factories import api_key, auth
 from tests.identities import MERCHANT_A, merchant_key, place_order
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_app())
-CHECKS = (
+CHECKS = [
     not_a_server_error,
     response_schema_conformance,
     status_code_conformance,
     content_type_conformance,
-)
+]
 
 
 @pytest.fixture

@@ -108,7 +108,7 @@ def _attempts(endpoint_id: int) -> list[tuple[int, int | None]]:
 
 def test_loopback_is_refused_unless_an_admin_allows_it(stack: Stack) -> None:
     client = TestClient(create_app())
-    body = {"url": "http://127.0.0.1:9/hook", "event_types": ["clearance.*"]}
+    body: dict[str, Any] = {"url": "http://127.0.0.1:9/hook", "event_types": ["clearance.*"]}
     mine = auth(merchant_key())
     refused = client.post("/api/v1/webhooks/endpoints", json=body, headers=mine)
     assert refused.status_code == 422 and refused.json()["field"] == "url"

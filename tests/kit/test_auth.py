@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
@@ -30,7 +31,7 @@ def _csrf(html: str) -> str:
     return found.group(1)
 
 
-def _login(client: TestClient, **fields: str) -> object:
+def _login(client: TestClient, **fields: str) -> httpx.Response:
     token = _csrf(client.get("/login").text)
     return client.post("/login", data={"csrf_token": token, **fields}, follow_redirects=False)
 
@@ -144,4 +145,8 @@ def test_request_log_lines_carry_the_request_id(
     with caplog.at_level(logging.INFO, logger="clearway.http"):
         client.get("/health", headers={"X-Request-ID": "req-42"})
     lines = [r for r in caplog.records if r.name == "clearway.http"]
-    assert lines and lines[-1].request_id == "req-42" and "/health 200" in lines[-1].getMessage()
+    assert (
+        lines
+        and getattr(lines[-1], "request_id", None) == "req-42"
+        and "/health 200" in lines[-1].getMessage()
+    )
