@@ -48,6 +48,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "order.corrected",
     "parcel.matched",
     "label.printed",
+    "label.reprinted",
     "parcel.shipped",
     *(f"clearance.{state}" for state in (*MAIN_PATH[2:], *REVIEW, *OFF_PATH)),
     "clearance.receipt",
