@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, bindparam, exists, insert, select, union_all, update
+from sqlalchemy import Connection, Select, bindparam, exists, insert, select, union_all, update
 from sqlmodel import Session, col
 
 from kit.outbox import utcnow
@@ -65,19 +65,50 @@ _BY_BAG = _parcel_columns().where(
 )
 _WAREHOUSE_ID = select(col(Warehouse.id)).where(col(Warehouse.code) == bindparam("code"))
 _BAG = select(col(Bag.id), col(Bag.warehouse_id)).where(col(Bag.label) == bindparam("code"))
-_REPLAY = select(Scan).where(
+_REPLAY = select(col(Scan.id), col(Scan.outcome), col(Scan.message), col(Scan.parcel_id)).where(
     col(Scan.station) == bindparam("station"),
     col(Scan.client_scan_id) == bindparam("client_scan_id"),
 )
+_CLAIM_RECEIVED = (
+    update(Parcel)
+    .where(col(Parcel.id) == bindparam("parcel_id"), col(Parcel.floor_state).in_(RECEIVABLE))
+    .values(floor_state="received", weight_kg=bindparam("weight"), matched_at=bindparam("now"))
+)
+
+_INSERT_SCAN = insert(Scan).returning(col(Scan.id))
+# Every column named on every insert, so one compiled statement serves all scans.
+_SCAN_DEFAULTS: dict[str, Any] = {
+    "client_scan_id": None,
+    "weight_kg": None,
+    "parcel_id": None,
+    "bag_id": None,
+    "parent_scan_id": None,
+    "message": None,
+}
+
+
+@dataclass(frozen=True)
+class EarlierScan:
+    """A scan already logged under the same station and client scan id."""
+
+    id: int
+    outcome: str
+    message: str | None
+    parcel_id: int | None
+
+
+def _core(session: Session) -> Connection:
+    """The session's connection: hot-path statements skip the ORM's per-statement work."""
+    return session.connection()
 
 
 def warehouse_id(session: Session, code: str) -> int | None:
-    return session.execute(_WAREHOUSE_ID, {"code": code}).scalar()
+    return _core(session).execute(_WAREHOUSE_ID, {"code": code}).scalar()
 
 
 def parcels_by_code(session: Session, code: str) -> list[ParcelView]:
     """Parcels a code names by tracking number, waybill or order number (distinct)."""
-    rows = session.execute(_BY_CODE, {"code": code}).all()
+    rows = _core(session).execute(_BY_CODE, {"code": code}).all()
     seen: dict[int, ParcelView] = {}
     for row in rows:
         seen.setdefault(row[0], ParcelView(*row))
@@ -94,9 +125,10 @@ def parcels_in_bag(session: Session, bag_id: int) -> list[ParcelView]:
     return [ParcelView(*row) for row in rows]
 
 
-def replayed_scan(session: Session, station: str, client_scan_id: str) -> Scan | None:
+def replayed_scan(session: Session, station: str, client_scan_id: str) -> EarlierScan | None:
     params = {"station": station, "client_scan_id": client_scan_id}
-    return session.execute(_REPLAY, params).scalar()
+    row = _core(session).execute(_REPLAY, params).first()
+    return EarlierScan(row[0] or 0, row[1], row[2], row[3]) if row else None
 
 
 def previous_scan(session: Session, parcel_id: int, kind: str) -> Scan | None:
@@ -117,12 +149,8 @@ def previous_scan(session: Session, parcel_id: int, kind: str) -> Scan | None:
 
 def claim_received(session: Session, parcel_id: int, weight: Decimal | None) -> bool:
     """Mark the parcel received unless another scan got there first (False then)."""
-    query = (
-        update(Parcel)
-        .where(col(Parcel.id) == parcel_id, col(Parcel.floor_state).in_(RECEIVABLE))
-        .values(floor_state="received", weight_kg=weight, matched_at=utcnow())
-    )
-    return session.execute(query).rowcount == 1  # type: ignore[attr-defined]
+    params = {"parcel_id": parcel_id, "weight": weight, "now": utcnow()}
+    return _core(session).execute(_CLAIM_RECEIVED, params).rowcount == 1
 
 
 def claim_shipped(session: Session, parcel_id: int) -> bool:
@@ -144,8 +172,8 @@ def set_floor_state(session: Session, parcel_id: int, state: str) -> None:
 
 
 def insert_scan(session: Session, values: dict[str, Any]) -> int:
-    query = insert(Scan).values(scanned_at=utcnow(), **values).returning(col(Scan.id))
-    return int(session.execute(query).scalar_one())
+    row = {**_SCAN_DEFAULTS, **values, "scanned_at": utcnow()}
+    return int(_core(session).execute(_INSERT_SCAN, row).scalar_one() or 0)
 
 
 def open_exception_for(

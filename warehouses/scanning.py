@@ -18,7 +18,7 @@ from kit.errors import ValidationFailed
 from kit.settings import get_settings
 from warehouses import floor_repo as repo
 from warehouses.floor_repo import ParcelView
-from warehouses.models import Order, Parcel, Scan
+from warehouses.models import Order, Parcel
 from warehouses.schemas import ScanIn, ScanItem, ScanOut
 
 # Customs has stopped the parcel: held (501–503, 599), rejected (100), under review or inspection.
@@ -270,8 +270,7 @@ def _bag(
     return ScanOut(scan_id=scan_id, outcome=outcome, message=message, details=details, items=items)
 
 
-def _replay(session: Session, scan: Scan) -> ScanOut:
-    assert scan.id is not None
+def _replay(session: Session, scan: repo.EarlierScan) -> ScanOut:
     children = repo.children_of(session, scan.id)
     items = [
         ScanItem(outcome=c.outcome, message=c.message or "", parcel_id=c.parcel_id)
@@ -301,8 +300,9 @@ def scan(session: Session, data: ScanIn, principal: Principal) -> ScanOut:
         earlier = repo.replayed_scan(session, data.station, data.client_scan_id)
         if earlier is not None:
             return _replay(session, earlier)
-    wh_id = warehouse_id_of(session, data.warehouse)
     parcels = repo.parcels_by_code(session, data.code)
+    home = next((p for p in parcels if p.warehouse_code == data.warehouse), None)
+    wh_id = home.warehouse_id if home else warehouse_id_of(session, data.warehouse)
     if not parcels:
         bag = repo.bag_by_label(session, data.code)
         if bag is not None:
