@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from clearance import api as clearance_api
 from clearance import broker_api, broker_pages
 from clearance import pages as clearance_pages
+from clearance import printing_api
 from clearance.metrics import exposition
 from clearance.overview import STATES, counts_by_warehouse
 from clearance.simulator import CustomsSimulator
@@ -125,6 +126,7 @@ def create_app(*, background: bool = False) -> FastAPI:
     app.include_router(clearance_pages.router)
     app.include_router(broker_api.router)
     app.include_router(broker_pages.router)
+    app.include_router(printing_api.router)
     kit_api.install(app)
     _pages(app)
     return app

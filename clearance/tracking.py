@@ -44,7 +44,6 @@ TITLES: dict[str, tuple[str, str]] = {
     "parcel.scan_undone": ("扫描已撤销", "Scan undone"),
     "label.printed": ("面单已打印", "Label printed"),
     "label.reprinted": ("面单已重打", "Label reprinted"),
-    "label.reprinted": ("面单已补打", "Label reprinted"),
     "parcel.shipped": ("已出库", "Shipped"),
     "parcel.gate_out": ("已出库", "Shipped (gate out)"),
 }

@@ -17,6 +17,7 @@ def wire() -> None:
     outbox.subscribe("parcel.shipped", "declare", "clearance.jobs.record_shipped")
     outbox.subscribe("order.cancelled", "declare", "clearance.jobs.cancel_orders")
     outbox.register_sweeper("clearance.sweep.sweep_clearance")
+    outbox.register_sweeper("clearance.printing.sweep_print_jobs")
 
 
 def ticker() -> Ticker:
