@@ -3,19 +3,12 @@ deliveries with exponential backoff and jitter, a per-attempt log, auto-disable 
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import ipaddress
 import json
 import random
-import secrets
-import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import delete, func
@@ -24,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from clearance.state import MAIN_PATH, OFF_PATH, REVIEW
 from clearance.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from clearance.webhook_security import check_url, new_secret, signature_header
 from kit import outbox
 from kit import queue as jobs
 from kit.auth import Principal, Role
@@ -37,7 +31,6 @@ QUEUE = "webhooks"
 FAN_OUT = "clearance.webhooks.fan_out"
 DELIVER = "clearance.webhooks.deliver"
 SWEEP = "clearance.webhooks.sweep_due"
-SECRET_PREFIX = "whsec_"
 ROTATION_GRACE = timedelta(hours=24)
 BATCH = 200
 EXCERPT = 500
@@ -84,60 +77,12 @@ def parse_event_types(types: list[str]) -> list[str]:
     return sorted(set(types)) or ["*"]
 
 
-# ---- signing (Standard Webhooks: v1 = base64 HMAC-SHA256 of "id.timestamp.body") ----
-
-
-def new_secret() -> str:
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
-
-
-def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
-    key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
-    signed = f"{msg_id}.{timestamp}.".encode() + body
-    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
-
-
-def signature_header(secrets_now: list[str], msg_id: str, timestamp: int, body: bytes) -> str:
-    """One signature per valid secret, space-separated, so receivers can rotate calmly."""
-    return " ".join(sign(secret, msg_id, timestamp, body) for secret in secrets_now)
-
-
 def _valid_secrets(endpoint: WebhookEndpoint) -> list[str]:
     current = [endpoint.secret]
     until = endpoint.previous_secret_until
     if endpoint.previous_secret and until and until > utcnow():
         current.append(endpoint.previous_secret)
     return current
-
-
-# ---- the target URL: no loopback or private networks unless an admin allowed it ----
-
-
-def _addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
-    try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise ValidationFailed.one("url", "unresolvable_host", f"cannot resolve {host}") from exc
-    return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
-
-
-def _is_internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    return not address.is_global or address.is_multicast
-
-
-def check_url(url: str, allow_private: bool) -> None:
-    """An http(s) URL whose host resolves only to public addresses (unless allowed)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValidationFailed.one("url", "invalid_url", "use an absolute http(s) URL")
-    if parts.username or parts.password:
-        raise ValidationFailed.one("url", "invalid_url", "put no credentials in the URL")
-    if allow_private:
-        return
-    if any(_is_internal(address) for address in _addresses(parts.hostname)):
-        raise ValidationFailed.one(
-            "url", "private_address", "the URL points at a loopback or private address"
-        )
 
 
 # ---- endpoints ----
