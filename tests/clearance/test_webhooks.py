@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -11,12 +12,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlmodel import col, select
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from app import create_app
 from clearance import webhooks
 from clearance.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from clearance.webhook_security import new_secret, signature_header
 from kit.auth import Role
 from kit.db import session_scope
 from kit.outbox import Event, utcnow
@@ -284,3 +288,18 @@ def test_delivery_log_is_purged_after_retention(
             select(WebhookDelivery.id).where(col(WebhookDelivery.endpoint_id) == created["id"])
         ).all()
     assert kept == [recent.id] and deliveries == [recent.delivery_id]
+
+
+@given(body=st.binary(max_size=300), msg=st.from_regex(r"msg_[A-Za-z0-9]{1,20}", fullmatch=True))
+@settings(max_examples=50)
+def test_signatures_match_the_reference_implementation(body: bytes, msg: str) -> None:
+    secret, now = new_secret(), int(time.time())
+    text = body.decode("latin-1").encode()
+    headers = {
+        "webhook-id": msg,
+        "webhook-timestamp": str(now),
+        "webhook-signature": signature_header([new_secret(), secret], msg, now, text),
+    }
+    Webhook(secret).verify(text, headers, json_parse=False)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(new_secret()).verify(text, headers, json_parse=False)
