@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Header, Query, Response, UploadFile, status
 from sqlmodel import Session, select
 
 from kit.auth import Principal, Role
+from kit.errors import Conflict
+from kit.settings import get_settings
 from kit.web import SessionDep, require
 from warehouses import bulk, exceptions, pages, station
 from warehouses.bags import create_bag
@@ -37,6 +41,27 @@ Floor = Annotated[Principal, Depends(require(Role.staff, Role.admin))]
 Bagger = Annotated[Principal, Depends(require(Role.staff, Role.merchant, Role.admin))]
 IdempotencyKey = Annotated[str | None, Header(max_length=60)]
 DryRun = Annotated[bool, Query(description="check every order, store nothing")]
+_sqlite_writer = threading.Lock()
+BUSY_AFTER_S = 5.0
+
+
+def one_sqlite_writer() -> Iterator[None]:
+    """SQLite has a single writer, and a read-then-write transaction that loses the race fails
+    with "database is locked" at once; floor writes therefore queue here, from before their
+    first read until after commit, and a scan that waits too long is told "busy", not failed."""
+    if not get_settings().is_sqlite:
+        yield
+        return
+    if not _sqlite_writer.acquire(timeout=BUSY_AFTER_S):
+        raise Conflict("busy", "the embedded database is busy — scan again")
+    try:
+        yield
+    finally:
+        _sqlite_writer.release()
+
+
+# Declared before the session so that it is taken first and let go after the commit.
+Serialised = Annotated[None, Depends(one_sqlite_writer)]
 
 
 def order_out(session: Session, order: Order) -> OrderOut:
@@ -115,7 +140,7 @@ def post_cancel(
 
 
 @api.post("/scans", response_model=ScanOut)
-def post_scan(data: ScanIn, session: SessionDep, principal: Floor) -> ScanOut:
+def post_scan(_writer: Serialised, data: ScanIn, session: SessionDep, principal: Floor) -> ScanOut:
     """Judge one scan (inbound or gate-out): the outcome, what it matched, and why."""
     return scan(session, data, principal)
 
@@ -133,7 +158,9 @@ def get_scans(
 
 
 @api.post("/scans/undo", response_model=ScanLogRow)
-def post_undo(data: StationIn, session: SessionDep, principal: Floor) -> ScanLogRow:
+def post_undo(
+    _writer: Serialised, data: StationIn, session: SessionDep, principal: Floor
+) -> ScanLogRow:
     """Undo the station's last scan: its parcel goes back to expected, exceptions withdrawn."""
     return station.undo_last(session, data, principal)
 
@@ -161,7 +188,11 @@ def get_exceptions(
 
 @api.post("/exceptions/{exception_id}/actions", response_model=ExceptionOut)
 def post_exception_action(
-    exception_id: int, data: ExceptionAction, session: SessionDep, principal: Floor
+    _writer: Serialised,
+    exception_id: int,
+    data: ExceptionAction,
+    session: SessionDep,
+    principal: Floor,
 ) -> ExceptionOut:
     """Attach the parcel to an order, mark it for return to sender, or dispose of it."""
     return exceptions.act(session, exception_id, data, principal)

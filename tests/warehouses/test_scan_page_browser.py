@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from app import create_app
 from kit.auth import Role
 from tests.conftest import Stack, make_stack
 from tests.factories import api_key
 from tests.identities import place_order
+from tests.warehouses.conftest import live_server
 
 pytestmark = pytest.mark.browser
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -35,26 +31,10 @@ def embedded(request, monkeypatch, tmp_path) -> Iterator[Stack]:
     yield from make_stack(request, monkeypatch, tmp_path, "sqlite", redis=False)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def server(embedded: Stack) -> Iterator[str]:
-    port = _free_port()
-    config = uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning")
-    app_server = uvicorn.Server(config)
-    thread = threading.Thread(target=app_server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not app_server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert app_server.started, "uvicorn did not start"
-    yield f"http://127.0.0.1:{port}"
-    app_server.should_exit = True
-    thread.join(10)
+    with live_server() as url:
+        yield url
 
 
 @pytest.fixture
