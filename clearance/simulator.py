@@ -5,6 +5,7 @@ failures, otherwise 2 → 120 → (300 | 500 sometimes) → 399 → 800; CEB624/
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 import logging
@@ -118,6 +119,7 @@ class CustomsSimulator:
         self.orders: dict[str, Order311] = {}
         self.payments: dict[str, Payment411] = {}
         self.waybills: dict[tuple[str, str], Waybill511] = {}
+        self.waybill_of_order: dict[str, Waybill511] = {}
         self.inventories: dict[str, Filed] = {}
         self.spent: dict[tuple[str, int], dict[str, Decimal]] = {}
         self._due: list[_Due] = []
@@ -226,6 +228,7 @@ class CustomsSimulator:
             self.payments[doc.order_no] = doc
         else:
             self.waybills[(doc.logistics_code, doc.logistics_no)] = doc
+            self.waybill_of_order[doc.order_no] = doc
         self._schedule(REPLY_TYPES[type(doc)], doc.guid, keys, [DECLARED, ACCEPTED], reply_to)
 
     def _document_problems(self, doc: Order311 | Payment411 | Waybill511) -> list[Problem]:
@@ -259,8 +262,7 @@ class CustomsSimulator:
     def _inventory_problems(self, inv: Inventory) -> list[Problem]:
         order = self.orders.get(inv.order_no)
         waybill = self.waybills.get((inv.logistics_code, inv.logistics_no))
-        if waybill is None:
-            waybill = next((w for w in self.waybills.values() if w.order_no == inv.order_no), None)
+        waybill = waybill or self.waybill_of_order.get(inv.order_no)  # then named as a mismatch
         return business_problems(
             inv,
             order=order,
@@ -361,20 +363,22 @@ class CustomsSimulator:
         self._last_stamp = stamp
         return stamp
 
-    def _emit_due(self) -> int:
+    def _ready(self) -> list[_Due]:
         ready: list[_Due] = []
         while self._due and self._due[0].at <= time.monotonic():
             ready.append(heapq.heappop(self._due))
+        return ready
+
+    def _emit_due(self) -> int:
+        """Write every receipt now due, grouped per receipt type and addressee into files."""
         groups: dict[tuple[str, str | None], list[Receipt]] = {}
-        for due in ready:
-            stamped = _with_time(due.receipt, self._stamp())
+        for due in self._ready():
+            stamped = dataclasses.replace(due.receipt, return_time=self._stamp())
             groups.setdefault((due.message_type, due.reply_to), []).append(stamped)
-        count = 0
+        size, count = self.receipts_per_file, 0
         for (message_type, reply_to), receipts in groups.items():
-            for start in range(0, len(receipts), self.receipts_per_file):
-                self._write(
-                    message_type, receipts[start : start + self.receipts_per_file], reply_to
-                )
+            for start in range(0, len(receipts), size):
+                self._write(message_type, receipts[start : start + size], reply_to)
                 count += 1
         return count
 
@@ -388,17 +392,6 @@ class CustomsSimulator:
                 data, message_type=message_type, sender_id="DXPEDCCEB0000002", receiver_id=reply_to
             )
         atomic_write(self.receive_dir, name, data)
-
-
-def _with_time(receipt: Receipt, stamp: str) -> Receipt:
-    return Receipt(
-        receipt.message_type,
-        receipt.guid,
-        receipt.return_status,
-        stamp,
-        receipt.return_info,
-        receipt.keys,
-    )
 
 
 def _rejected(problems: list[Problem]) -> list[Step]:
