@@ -171,3 +171,15 @@ def test_to_bytes_has_declaration_and_parses_back() -> None:
     data = to_bytes(build(samples.waybill(), samples.transfer()))
     assert data.startswith(b"<?xml version='1.0' encoding='UTF-8'?>")
     assert read_document(etree.fromstring(data)) == samples.waybill()
+
+
+def test_lone_surrogate_cannot_break_the_encoding() -> None:
+    checked = build_checked(samples.inventory(buyer_name="张\ud800三"), samples.transfer())
+    assert checked.ok and checked.root.findtext(f".//{Q}buyerName") == "张\ufffd三"
+
+
+def test_legal_quantity_rounding_to_zero_is_caught_before_sending() -> None:
+    # 0.00001 of a 0.05 kg serum is 0.0000005 kg: below what five decimals can say
+    line = dataclasses.replace(samples.inventory_line(), qty1=Decimal("0.0000005"))
+    (finding,) = build_checked(samples.inventory(lines=(line,)), samples.transfer()).findings
+    assert finding.field == "qty1" and finding.rule == "qty1 must be more than 0"
