@@ -32,6 +32,7 @@ FAN_OUT = "clearance.webhooks.fan_out"
 DELIVER = "clearance.webhooks.deliver"
 SWEEP = "clearance.webhooks.sweep_due"
 ROTATION_GRACE = timedelta(hours=24)
+REFAN_WINDOW = timedelta(hours=6)
 BATCH = 200
 EXCERPT = 500
 
@@ -447,7 +448,8 @@ def _disable(session: Session, endpoint: WebhookEndpoint, failing_for: float) ->
 
 
 def sweep_due() -> int:
-    """Sweeper: enqueue deliveries whose next attempt is due; purge logs past retention."""
+    """Sweeper: enqueue deliveries whose next attempt is due, fan out events whose fan-out
+    job was lost, and purge logs past retention."""
     with session_scope() as session:
         query = (
             select(WebhookDelivery.id)
@@ -459,10 +461,41 @@ def sweep_due() -> int:
             .limit(BATCH)
         )
         due = [delivery_id for delivery_id in session.exec(query) if delivery_id is not None]
+        missed = unfanned_events(session, utcnow() - REFAN_WINDOW)
         purge(session, utcnow() - timedelta(days=get_settings().webhook_retention_days))
     if due:
         jobs.enqueue(QUEUE, DELIVER, due)
-    return len(due)
+    if missed:
+        jobs.enqueue(QUEUE, FAN_OUT, missed)
+    return len(due) + len(missed)
+
+
+def unfanned_events(session: Session, since: datetime) -> list[int]:
+    """Relayed events of the window that a subscribed endpoint has no delivery for."""
+    settled = utcnow() - timedelta(seconds=get_settings().relay_grace_s)
+    query = (
+        sa_select(col(Event.id), col(Event.topic), col(WebhookEndpoint.event_types))
+        .join(Order, col(Order.id) == col(Event.subject_id))
+        .join(WebhookEndpoint, col(WebhookEndpoint.merchant_id) == col(Order.merchant_id))
+        .outerjoin(
+            WebhookDelivery,
+            (col(WebhookDelivery.event_id) == col(Event.id))
+            & (col(WebhookDelivery.endpoint_id) == col(WebhookEndpoint.id))
+            & (col(WebhookDelivery.replay_no) == 0),
+        )
+        .where(
+            col(Event.subject_type) == "order",
+            col(Event.topic).in_(EVENT_TYPES),
+            col(Event.occurred_at).between(since, settled),
+            col(Event.dispatched_at).is_not(None),
+            col(WebhookEndpoint.enabled),
+            col(WebhookEndpoint.created_at) <= col(Event.occurred_at),
+            col(WebhookDelivery.id).is_(None),
+        )
+        .limit(BATCH)
+    )
+    rows = session.execute(query).tuples().all()
+    return sorted({eid for eid, topic, types in rows if topic_matches(types.split(","), topic)})
 
 
 def purge(session: Session, before: datetime) -> int:

@@ -24,7 +24,7 @@ from clearance.webhook_security import new_secret, signature_header
 from kit.auth import Role
 from kit.db import session_scope
 from kit.outbox import Event, utcnow
-from kit.queue import run_burst
+from kit.queue import get_queue, run_burst
 from kit.settings import get_settings
 from tests.conftest import Stack, make_stack
 from tests.factories import api_key, auth
@@ -303,3 +303,23 @@ def test_signatures_match_the_reference_implementation(body: bytes, msg: str) ->
     Webhook(secret).verify(text, headers, json_parse=False)
     with pytest.raises(WebhookVerificationError):
         Webhook(new_secret()).verify(text, headers, json_parse=False)
+
+
+def test_a_lost_fan_out_job_is_recovered_by_the_sweeper(
+    hooks_stack: Stack, receiver: tuple[Receiver, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state, base = receiver
+    state.status = 200
+    _settings(monkeypatch, relay_grace_s="0")
+    created = _endpoint(TestClient(create_app()), f"{base}/a", MERCHANT_A)
+    state.secrets = {"/a": created["secret"]}
+    place_order(1, merchant=MERCHANT_A)
+    run_burst(("events",))
+    lost = get_queue("webhooks")
+    assert lost.count == 1
+    for job_id in lost.job_ids:  # Redis lost the job; the database still has the event
+        lost.remove(job_id)
+    assert webhooks.sweep_due() == 1
+    run_burst()
+    assert len(state.received) == 1 and state.received[0]["ok"]
+    assert webhooks.sweep_due() == 0
