@@ -125,7 +125,7 @@ class CustomsSimulator:
         self._due: list[_Due] = []
         self._seq = itertools.count()
         self._serial = itertools.count(1)
-        self._last_stamp = ""
+        self._last_time: datetime | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CustomsSimulator:
@@ -141,6 +141,7 @@ class CustomsSimulator:
                 settings.simulator_inspection_rate,
                 settings.simulator_hold_rate,
             ),
+            receipts_per_file=settings.simulator_receipts_per_file,
         )
 
     def step(self) -> int:
@@ -356,12 +357,11 @@ class CustomsSimulator:
     def _stamp(self) -> str:
         """A 17-digit returnTime, strictly later than the previous one (one clock for all)."""
         now = datetime.now(CHINA_TZ)
-        stamp = return_time(now)
-        while stamp <= self._last_stamp:
-            now += timedelta(milliseconds=1)
-            stamp = return_time(now)
-        self._last_stamp = stamp
-        return stamp
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)
+        if self._last_time is not None and now <= self._last_time:
+            now = self._last_time + timedelta(milliseconds=1)
+        self._last_time = now
+        return return_time(now)
 
     def _ready(self) -> list[_Due]:
         ready: list[_Due] = []

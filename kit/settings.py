@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     simulator_review_rate: float = Field(default=0.0, ge=0, le=1)
     simulator_inspection_rate: float = Field(default=0.0, ge=0, le=1)
     simulator_hold_rate: float = Field(default=0.0, ge=0, le=1)
+    simulator_receipts_per_file: int = Field(default=1, ge=1, le=1000)
     receipt_poll_s: float = 1.0
     sweep_interval_s: float = 15.0
     relay_grace_s: float = 10.0

@@ -333,8 +333,10 @@ def test_from_settings_reads_the_simulator_settings(tmp_path: Path) -> None:
         simulator_review_rate=0.25,
         simulator_inspection_rate=0.5,
         simulator_hold_rate=0.1,
+        simulator_receipts_per_file=100,
     )
     sim = CustomsSimulator.from_settings(settings)
     assert sim.require_documents and sim.rates == Rates(0.25, 0.5, 0.1)
+    assert sim.receipts_per_file == 100
     assert sim.send_dir == settings.send_dir
     assert Settings(data_dir=tmp_path).simulator_review_rate == 0
