@@ -68,8 +68,11 @@ def checking_parser(message_type: str) -> etree.XMLParser:
     return etree.XMLParser(schema=schema_for(message_type), resolve_entities=False, no_network=True)
 
 
+KNOWN_TYPES = frozenset(path.stem for path in XSD_DIR.glob("CEB*.xsd"))
+
+
 def has_schema(message_type: str) -> bool:
-    return (XSD_DIR / f"{message_type}.xsd").exists()
+    return message_type in KNOWN_TYPES
 
 
 def message_type_of(root: etree._Element) -> str:

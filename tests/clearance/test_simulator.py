@@ -17,7 +17,9 @@ from declarations.build import change_of
 from declarations.fmt import CHINA_TZ
 from declarations.model import Document, Inventory
 from declarations.receipts import Receipt, parse_receipts
+from declarations.receipts import open_file as receipts_open_file
 from declarations.render import render
+from declarations.validate import validate
 from kit.settings import Settings
 
 FIXED_GUID = "F1000000-0000-4000-8000-000000000001"
@@ -42,11 +44,13 @@ class Customs:
         atomic_write(self.send_dir, f"M{self.count:05d}.xml", data)
 
     def answers(self) -> list[Receipt]:
-        """Everything customs answers until it has nothing left to say, oldest first."""
+        """Everything customs answers until it has nothing left to say, oldest first; every file
+        is checked against its receipt XSD."""
         while self.sim.step() or self.sim.pending:
             pass
         receipts = []
         for path in sorted(self.receive_dir.glob("*.xml")):
+            assert validate(receipts_open_file(path.read_bytes())) == [], path.name
             receipts += parse_receipts(path.read_bytes())
             path.unlink()
         return sorted(receipts, key=lambda r: r.return_time)
