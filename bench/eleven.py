@@ -54,6 +54,9 @@ class Plan:
     duplicate_share: float = 0.03
     unknown_share: float = 0.01
     wrong_warehouse_share: float = 0.01
+    review_rate: float = 0.03
+    inspection_rate: float = 0.01
+    hold_rate: float = 0.2
     seed: int = 1111
     timeout_s: float = 1800.0
     run: str = field(default_factory=lambda: f"S{int(time.time()) % 100000:05d}")
@@ -151,7 +154,8 @@ def label_and_gate(first_order_id: int, printer: SpoolPrinter, timings: Timings)
         return 0
     with session_scope() as session:
         batch = [label_data(session, order) for order in orders]
-    printer.send(render_zpl(batch), job_name=f"wave-{orders[0].id}")
+    # Thermal printers on the floor hold a CJK font, so ZPL refers to it instead of bitmaps.
+    printer.send(render_zpl(batch, cjk="resident"), job_name=f"wave-{orders[0].id}")
     timings.labels_printed += len(batch)
     for order, label in zip(orders, batch, strict=True):
         data = ScanIn(
@@ -163,6 +167,16 @@ def label_and_gate(first_order_id: int, printer: SpoolPrinter, timings: Timings)
     return len(orders)
 
 
+def _customs_env(plan: Plan) -> dict[str, str]:
+    """The simulator's review, inspection and hold rates, unless the caller set them."""
+    rates = {
+        "CLEARWAY_SIMULATOR_REVIEW_RATE": plan.review_rate,
+        "CLEARWAY_SIMULATOR_INSPECTION_RATE": plan.inspection_rate,
+        "CLEARWAY_SIMULATOR_HOLD_RATE": plan.hold_rate,
+    }
+    return {**{k: str(v) for k, v in rates.items()}, **os.environ}
+
+
 class Helpers:
     """The worker processes and the customs simulator (or their embedded threads)."""
 
@@ -172,18 +186,19 @@ class Helpers:
         if get_settings().embedded_queue:
             self._embedded()
         else:
-            self._processes(plan.workers, memory)
+            self._processes(plan, memory)
 
-    def _processes(self, workers: int, memory: MemorySampler) -> None:
+    def _processes(self, plan: Plan, memory: MemorySampler) -> None:
         base = [sys.executable, "-m", "cli"]
-        for index in range(workers):
+        for index in range(plan.workers):
             extra = ["--with-scheduler"] if index == 0 else []
             proc = subprocess.Popen([*base, "worker", *extra], cwd=ROOT)
             memory.watch(f"worker-{index + 1}", proc.pid)
             self.procs.append(proc)
         settings = get_settings()
         sim = [*base, "customs-sim", "--delay", str(settings.simulator_delay_s)]
-        proc = subprocess.Popen([*sim, "--seed", str(settings.simulator_seed)], cwd=ROOT)
+        sim += ["--seed", str(settings.simulator_seed)]
+        proc = subprocess.Popen(sim, cwd=ROOT, env=_customs_env(plan))
         memory.watch("customs-sim", proc.pid)
         self.procs.append(proc)
 
