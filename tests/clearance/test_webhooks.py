@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -28,7 +29,14 @@ from kit.queue import get_queue, run_burst
 from kit.settings import get_settings
 from tests.conftest import Stack, make_stack
 from tests.factories import api_key, auth
-from tests.identities import MERCHANT_A, MERCHANT_B, merchant_key, place_order
+from tests.identities import (
+    MERCHANT_A,
+    MERCHANT_B,
+    PASSWORD,
+    merchant_key,
+    merchant_user,
+    place_order,
+)
 
 
 @dataclass
@@ -323,3 +331,35 @@ def test_a_lost_fan_out_job_is_recovered_by_the_sweeper(
     run_burst()
     assert len(state.received) == 1 and state.received[0]["ok"]
     assert webhooks.sweep_due() == 0
+
+
+def test_webhooks_page_replays_through_a_csrf_protected_form(
+    stack: Stack, receiver: tuple[Receiver, str]
+) -> None:
+    state, base = receiver
+    state.status = 200
+    client = TestClient(create_app())
+    created = _endpoint(client, f"{base}/a", MERCHANT_A)
+    place_order(1, merchant=MERCHANT_A)
+    _work()
+    merchant_user("kiwi")
+    login = client.get("/login").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', login)
+    assert token
+    fields = {"csrf_token": token.group(1), "username": "kiwi", "password": PASSWORD}
+    client.post("/login", data=fields, follow_redirects=False)
+    page = client.get("/webhooks").text
+    assert f"{base}/a" in page and "succeeded" in page
+    session_token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    event = re.search(r'name="event_id" value="(\d+)"', page)
+    assert session_token and event
+    action = f"/webhooks/{created['id']}/replay"
+    forged = client.post(action, data={"csrf_token": "forged", "event_id": event.group(1)})
+    assert forged.status_code == 403
+    form = {"csrf_token": session_token.group(1), "event_id": event.group(1)}
+    done = client.post(action, data=form, follow_redirects=False)
+    assert done.status_code == 303
+    _work()
+    assert len(state.received) == 2 and _attempts(created["id"])[-1] == (1, 200)
+    other = auth(merchant_key(MERCHANT_B))
+    assert client.post(action, data=form, headers=other).status_code == 404
