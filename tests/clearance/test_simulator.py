@@ -9,6 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from clearance.gateway.folder import atomic_write
 from clearance.simulator import CustomsSimulator, Rates
@@ -344,3 +346,19 @@ def test_from_settings_reads_the_simulator_settings(tmp_path: Path) -> None:
     assert sim.receipts_per_file == 100
     assert sim.send_dir == settings.send_dir
     assert Settings(data_dir=tmp_path).simulator_review_rate == 0
+
+
+SAMPLE = render(samples.inventory(), samples.transfer())
+
+
+@settings(
+    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.integers(0, len(SAMPLE) - 1), st.binary(max_size=12))
+def test_damaged_files_are_always_answered_never_raised(
+    tmp_path: Path, at: int, junk: bytes
+) -> None:
+    customs = Customs(tmp_path / f"case{at}-{junk.hex()}")
+    customs.send_raw(SAMPLE[:at] + junk + SAMPLE[at + len(junk) :])
+    answered = {r.message_type for r in customs.answers()}
+    assert answered in ({"CEB900"}, {"CEB622"})
