@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from argon2 import PasswordHasher
@@ -19,6 +19,7 @@ from kit.outbox import utcnow
 from kit.settings import get_settings
 
 KEY_PREFIX = "cw_"
+LAST_USED_EVERY = timedelta(minutes=1)
 
 
 class Role(StrEnum):
@@ -113,7 +114,10 @@ def authenticate(session: Session, raw: str) -> Principal:
         raise Unauthorized("invalid_api_key", "the API key is unknown or revoked")
     if not secrets.compare_digest(key.digest, _digest(raw)):
         raise Unauthorized("invalid_api_key", "the API key is unknown or revoked")
-    key.last_used_at = utcnow()
+    now = utcnow()
+    # Recorded at most once a minute, so a polling page does not turn every read into a write.
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_EVERY:
+        key.last_used_at = now
     return principal_of(key)
 
 
