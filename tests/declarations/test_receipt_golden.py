@@ -78,7 +78,7 @@ def built(message_type: str) -> bytes:
 
 def canonical(data: bytes) -> bytes:
     root = etree.fromstring(data, etree.XMLParser(remove_blank_text=True))
-    return etree.tostring(root, method="c14n2", strip_text=True)
+    return etree.tostring(root, method="c14n")
 
 
 TYPES = sorted([*RECEIPT_KEYS, "CEB816"])
