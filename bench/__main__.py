@@ -49,7 +49,12 @@ def run_parts(parts: Sequence[str], repeat: int, scale: float = 1.0) -> list[Row
             continue
         console.print(f"[bold]{part}[/] …")
         started = time.perf_counter()
-        rows += rows_of(part, run_part(part, repeat, scale))
+        try:
+            rows += rows_of(part, run_part(part, repeat, scale))
+        except Exception as exc:  # one broken part must not cost the others' figures
+            console.print(f"[red]part {part} failed:[/] {type(exc).__name__}: {exc}")
+            rows.append({"part": part, "scenario": "FAILED", "note": str(exc)[:200]})
+            continue
         console.print(f"  {part} done in {time.perf_counter() - started:.1f} s")
     return rows
 
