@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Header, Query, Response, UploadFile, status
+from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, select
 
 from kit.auth import Principal, Role
@@ -45,15 +46,17 @@ _sqlite_writer = threading.Lock()
 BUSY_AFTER_S = 5.0
 
 
-def one_sqlite_writer() -> Iterator[None]:
-    """SQLite has a single writer, and a read-then-write transaction that loses the race fails
-    with "database is locked" at once; floor writes therefore queue here, from before their
-    first read until after commit, and a scan that waits too long is told "busy", not failed."""
+async def one_sqlite_writer() -> AsyncIterator[None]:
+    """SQLite has a single writer: floor writes queue here, from before their first read until
+    after their commit, and one kept waiting too long is told "busy" instead of failing on
+    "database is locked". Async, so that PostgreSQL pays no trip through the thread pool."""
     if not get_settings().is_sqlite:
         yield
         return
-    if not _sqlite_writer.acquire(timeout=BUSY_AFTER_S):
-        raise Conflict("busy", "the embedded database is busy — scan again")
+    if not _sqlite_writer.acquire(blocking=False):
+        got = await run_in_threadpool(_sqlite_writer.acquire, True, BUSY_AFTER_S)
+        if not got:
+            raise Conflict("busy", "the embedded database is busy — scan again")
     try:
         yield
     finally:
@@ -140,9 +143,12 @@ def post_cancel(
 
 
 @api.post("/scans", response_model=ScanOut)
-def post_scan(_writer: Serialised, data: ScanIn, session: SessionDep, principal: Floor) -> ScanOut:
+async def post_scan(
+    _writer: Serialised, data: ScanIn, session: SessionDep, principal: Floor
+) -> ScanOut:
     """Judge one scan (inbound or gate-out): the outcome, what it matched, and why."""
-    return scan(session, data, principal)
+    # The hot path: one trip through the thread pool for the database work, none to serialise.
+    return await run_in_threadpool(scan, session, data, principal)
 
 
 @api.get("/scans", response_model=list[ScanLogRow])
