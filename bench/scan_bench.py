@@ -58,6 +58,7 @@ class Load:
     latencies: list[float]
     outcomes: dict[str, int]
     errors: int
+    server_cpu_s: float | None = None
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -182,7 +183,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def app_server(env: dict[str, str], workers: int) -> Iterator[int]:
+def app_server(env: dict[str, str], workers: int) -> Iterator[tuple[int, int]]:
     """uvicorn (uvloop + httptools) serving the app in its own process(es)."""
     port = _free_port()
     command = [
@@ -193,7 +194,7 @@ def app_server(env: dict[str, str], workers: int) -> Iterator[int]:
     server = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
     try:
         _wait_up(port, server)
-        yield port
+        yield port, server.pid
     finally:
         server.terminate()
         server.wait(20)
@@ -210,6 +211,17 @@ def _wait_up(port: int, server: subprocess.Popen[bytes]) -> None:
         except OSError:
             time.sleep(0.1)
     raise RuntimeError("the app server did not start")
+
+
+def tree_cpu_s(pid: int) -> float | None:
+    """CPU seconds used so far by a process and its children (Linux /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return None
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(tree_cpu_s(int(child)) or 0.0 for child in children)
 
 
 # --- the scanners -----------------------------------------------------------------------------
@@ -283,8 +295,14 @@ async def _drive(port: int, requests: list[bytes], rate: float | None) -> Load:
     return Load(rate or 0.0, len(requests), seconds, latencies, outcomes, errors)
 
 
-def drive(port: int, requests: list[bytes], rate: float | None) -> Load:
-    return asyncio.run(_drive(port, requests, rate))
+def drive(port: int, requests: list[bytes], rate: float | None, pid: int | None = None) -> Load:
+    """Run the load; with the server's `pid`, also count the CPU its processes spent on it."""
+    before = tree_cpu_s(pid) if pid else None
+    load = asyncio.run(_drive(port, requests, rate))
+    after = tree_cpu_s(pid) if pid else None
+    if before is not None and after is not None:
+        load.server_cpu_s = after - before
+    return load
 
 
 # --- the floor --------------------------------------------------------------------------------
@@ -325,7 +343,15 @@ def _figure(runs: list[Load]) -> dict[str, Any]:
         "offered_per_s": runs[0].offered_per_s or None,
         "outcomes": outcomes,
         "errors": sum(run.errors for run in runs),
+        "server_cpu_ms_per_scan": _cpu_per_scan(runs),
     }
+
+
+def _cpu_per_scan(runs: list[Load]) -> float | None:
+    spent = [run.server_cpu_s for run in runs]
+    if any(cpu is None for cpu in spent):
+        return None
+    return 1000 * sum(cpu or 0.0 for cpu in spent) / sum(run.sent for run in runs)
 
 
 def _requests(port: int, key: str, count: int, station: str) -> list[bytes]:
@@ -344,13 +370,15 @@ def run(
     with scan_stack() as env:
         key = staff_key()
         floor = single_row_commits(env["CLEARWAY_DATABASE_URL"])
-        with app_server(env, workers) as port:
+        with app_server(env, workers) as (port, pid):
             drive(port, _requests(port, key, 200, "warm-up"), None)
             offered = [
-                drive(port, _requests(port, key, count, f"in-{i}"), rate) for i in range(repeat)
+                drive(port, _requests(port, key, count, f"in-{i}"), rate, pid)
+                for i in range(repeat)
             ]
             closed = [
-                drive(port, _requests(port, key, count, f"max-{i}"), None) for i in range(repeat)
+                drive(port, _requests(port, key, count, f"max-{i}"), None, pid)
+                for i in range(repeat)
             ]
     results = {
         f"scan over HTTP at {rate:.0f}/s offered": _figure(offered),
@@ -376,7 +404,8 @@ def main(argv: list[str] | None = None) -> None:
         print(json.dumps(results, indent=1))
         return
     for name, row in results.items():
-        extra = {k: row[k] for k in ("p50_ms", "p99_ms", "outcomes", "errors") if k in row}
+        shown = ("p50_ms", "p99_ms", "server_cpu_ms_per_scan", "outcomes", "errors")
+        extra = {k: row[k] for k in shown if k in row}
         print(f"{name:48s} {row['median_per_s']:9.1f} {row['unit']:10s} {extra}")
 
 
