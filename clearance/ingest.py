@@ -203,7 +203,8 @@ def _apply(batch: _Batch, case: _Case, receipt: ParsedReceipt) -> None:
 
 def _write(session: Session, batch: _Batch, cases: dict[str, _Case]) -> None:
     if batch.receipts:
-        session.execute(insert_ignoring_conflicts(session, _table(Receipt)), batch.receipts)
+        statement = insert_ignoring_conflicts(session, _table(Receipt))
+        session.connection().execute(statement, batch.receipts)
     changed = {id(c): c for c in cases.values() if c.changed}.values()
     _update_cases(session, [c.row for c in changed])
     _mirror_parcels(session, [c.row for c in changed if c.moved])
@@ -214,18 +215,20 @@ def _table(model: type) -> Table:
     return cast(Table, model.__table__)  # type: ignore[attr-defined]
 
 
+CASE_FIELDS = ["state", "state_since", "pre_no", "invt_no", "last_status", "last_return_time"]
+CASE_FIELDS += ["last_return_info"]
+
+
 def _update_cases(session: Session, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
     table = _table(ClearanceCase)
-    fields = ["state", "state_since", "pre_no", "invt_no", "last_status", "last_return_time"]
-    fields += ["last_return_info"]
     statement = (
         update(table)
         .where(table.c.id == bindparam("case_id"))
-        .values({name: bindparam(f"new_{name}") for name in fields})
+        .values({name: bindparam(f"new_{name}") for name in CASE_FIELDS})
     )
-    params = [{"case_id": r["id"], **{f"new_{n}": r[n] for n in fields}} for r in rows]
+    params = [{"case_id": r["id"], **{f"new_{n}": r[n] for n in CASE_FIELDS}} for r in rows]
     session.connection().execute(statement, params)
 
 

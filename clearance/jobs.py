@@ -191,8 +191,7 @@ def _store(
         for item in readable:
             _store_alone(exchange, item, totals)
         return
-    for incoming, _ in readable:
-        exchange.done(incoming)
+    exchange.done_many([incoming for incoming, _ in readable])
 
 
 def _store_alone(

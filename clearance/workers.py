@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 import time
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from rq import SimpleWorker, Worker
 from rq.serializers import JSONSerializer
 
@@ -15,6 +17,8 @@ from kit.db import dispose_engines
 
 log = logging.getLogger(__name__)
 RECONNECT_S = 1.0
+# rq doubles its wait while Redis is away; cap it so a restarted Redis is back in use quickly.
+MAX_RECONNECT_WAIT_S = 5.0
 
 
 def _make(names: list[str], fork: bool) -> Worker | SimpleWorker:
@@ -22,7 +26,9 @@ def _make(names: list[str], fork: bool) -> Worker | SimpleWorker:
     # opens its own connections instead of sharing the parent's sockets.
     klass = Worker if fork else SimpleWorker
     queues = [jobs.get_queue(name) for name in names]
-    return klass(queues, connection=jobs.get_redis(), serializer=JSONSerializer)
+    worker = klass(queues, connection=jobs.get_redis(), serializer=JSONSerializer)
+    worker.max_connection_wait_time = MAX_RECONNECT_WAIT_S
+    return worker
 
 
 def _shutdown_requested(worker: Worker | SimpleWorker) -> bool:
@@ -38,7 +44,11 @@ def run_worker(names: list[str], *, with_scheduler: bool, burst: bool, fork: boo
     try:
         while True:
             worker = _make(names, fork)
-            worker.work(burst=burst, logging_level="WARNING")
+            try:
+                worker.work(burst=burst, logging_level="WARNING")
+            except (RedisConnectionError, RedisTimeoutError) as exc:
+                # rq's own teardown talks to Redis too; losing it there is not fatal.
+                log.warning("Redis went away while the worker stopped: %s", exc)
             if burst or _shutdown_requested(worker):
                 return
             log.warning("worker left its loop (Redis gone?); reconnecting")

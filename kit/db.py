@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +17,7 @@ from sqlmodel import Session, create_engine
 
 from kit.settings import get_settings
 
+log = logging.getLogger(__name__)
 _engines: dict[tuple[int, str], Engine] = {}
 
 
@@ -79,7 +81,12 @@ def after_commit(session: Session, callback: Callable[[], None]) -> None:
 def _run_after_commit(session: Session) -> None:
     callbacks = session.info.pop("after_commit", [])
     for callback in callbacks:
-        callback()
+        try:
+            callback()
+        except Exception:
+            # The work is committed; only its delivery failed (Redis away). The sweeper finds
+            # it in the database and enqueues it again, so the commit must not look failed.
+            log.exception("after-commit callback failed; the sweeper will redo it")
 
 
 @event.listens_for(Session, "after_rollback")

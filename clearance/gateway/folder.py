@@ -55,6 +55,7 @@ class FolderExchange:
         self.file_prefix = file_prefix
         self.claim_dir = receive_dir.parent / (receive_dir.name + ".processing")
         self.error_dir = archive_dir / "errors"
+        self._receive_dir, self._claim_dir = str(receive_dir), str(self.claim_dir)
 
     def send(self, message: OutgoingMessage) -> str:
         name = f"{self.file_prefix}{message.message_type}_{message.business_key}_{_stamp()}.xml"
@@ -74,10 +75,10 @@ class FolderExchange:
     def _dated(self, kind: str) -> Path:
         return self.archive_dir / kind / datetime.now().strftime("%Y%m%d")
 
-    def _claim(self, name: str) -> Path | None:
-        target = self.claim_dir / name
+    def _claim(self, name: str) -> str | None:
+        target = os.path.join(self._claim_dir, name)
         try:
-            os.rename(self.receive_dir / name, target)
+            os.rename(os.path.join(self._receive_dir, name), target)
         except FileNotFoundError:
             return None  # another worker claimed it first
         os.utime(target)  # the claim's age, not the receipt's, decides when it is stale
@@ -102,16 +103,22 @@ class FolderExchange:
             path = self._claim(name)
             if path is not None:
                 claimed += 1
-                yield IncomingFile(name, path, path.read_bytes())
+                with open(path, "rb") as handle:
+                    yield IncomingFile(name, Path(path), handle.read())
 
     def done(self, incoming: IncomingFile) -> None:
         """Archive a stored receipt by date; a file already put back by the sweeper is left."""
+        self.done_many([incoming])
+
+    def done_many(self, stored: list[IncomingFile]) -> None:
+        """Archive stored receipts under today's date (one folder look-up for the batch)."""
         target = self._dated("received")
         target.mkdir(parents=True, exist_ok=True)
-        try:
-            shutil.move(incoming.path, target / incoming.name)
-        except FileNotFoundError:
-            return
+        for incoming in stored:
+            try:
+                shutil.move(incoming.path, os.path.join(target, incoming.name))
+            except FileNotFoundError:
+                continue  # put back by the sweeper meanwhile: it will be read again
 
     def failed(self, incoming: IncomingFile, reason: str) -> None:
         self.error_dir.mkdir(parents=True, exist_ok=True)
