@@ -3,6 +3,7 @@ app (embedded SQLite) must never cause a server error or a response that breaks 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -21,6 +22,8 @@ from tests.conftest import make_stack
 from tests.factories import api_key, auth
 from tests.identities import MERCHANT_A, merchant_key, place_order
 
+# Bounded so `make test` stays quick; raise it for a deeper run, e.g. CLEARWAY_API_EXAMPLES=200.
+EXAMPLES = int(os.environ.get("CLEARWAY_API_EXAMPLES", "10"))
 schema = schemathesis.openapi.from_asgi("/openapi.json", create_app())
 CHECKS = [
     not_a_server_error,
@@ -39,7 +42,7 @@ def keys(request, monkeypatch, tmp_path) -> Iterator[dict[str, str]]:
 
 @schema.parametrize()
 @settings(
-    max_examples=15,
+    max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
