@@ -50,3 +50,21 @@ def keys(request, monkeypatch, tmp_path) -> Iterator[dict[str, str]]:
 def test_api_contract(case: schemathesis.Case, role: str, keys: dict[str, str]) -> None:
     headers = {**auth(keys[role]), "X-API-Key": keys[role]}
     case.call_and_validate(headers=headers, checks=CHECKS)
+
+
+def test_every_operation_is_versioned_secured_and_documents_the_error_shape() -> None:
+    document = create_app().openapi()
+    operations = [
+        (path, method, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    ]
+    assert len(operations) > 20
+    for path, method, operation in operations:
+        assert path.startswith("/api/v1/"), path
+        assert operation.get("security"), (method, path, "declares no credentials")
+        for status in ("401", "403", "404", "422"):
+            content = operation["responses"][status]["content"]["application/json"]
+            assert content["schema"] == {"$ref": "#/components/schemas/ErrorOut"}, (path, status)
+    error = document["components"]["schemas"]["ErrorOut"]
+    assert {"code", "message"} <= set(error["required"]) and "field" in error["properties"]
