@@ -107,7 +107,8 @@ ScanMode = Literal["inbound", "gate_out"]
 class ScanIn(BaseModel):
     """What a scan station sends: where, which station, the code read, optional weight."""
 
-    model_config = ConfigDict(extra="forbid")
+    # Scanners and hand-typed codes bring stray spaces; the code itself never has them at its ends.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     warehouse: str = Field(min_length=2, max_length=8, examples=["HZ"])
     station: str = Field(min_length=1, max_length=40, examples=["inbound-1"])

@@ -22,7 +22,7 @@ def test_matched_by_tracking_number_emits_parcel_matched(floor: Floor) -> None:
 
 def test_packing_slip_order_number_matches_too(floor: Floor) -> None:
     order = floor.order(2)
-    assert floor.scan(order["order_no"])["outcome"] == "matched"
+    assert floor.scan(f" {order['order_no']}\t")["outcome"] == "matched"
     assert parcel_state(order["tracking_no"])[0] == "received"
 
 
