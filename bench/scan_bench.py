@@ -6,7 +6,7 @@ with bulk inserts, then plays the scan stations with a lean asyncio HTTP/1.1 cli
 connections. Requests leave on a fixed schedule (open loop) and latency is measured from the
 scheduled time, so a stalled server is not hidden by the client waiting for it.
 
-    python -m bench.scan_bench [--rate 500] [--seconds 10] [--workers 2] [--json]
+    python -m bench.scan_bench [--rate 500] [--seconds 5] [--workers 2] [--json]
 """
 
 from __future__ import annotations
@@ -362,7 +362,7 @@ def run(
     repeat: int = 3,
     scale: float = 1.0,
     rate: float = 500.0,
-    seconds: float = 10.0,
+    seconds: float = 5.0,
     workers: int = 2,
 ) -> dict[str, dict[str, Any]]:
     """Scans/s and p50/p99 at `rate` offered, the closed-loop maximum, and the commit floor."""
@@ -394,7 +394,7 @@ def run(
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=500.0, help="offered scans per second")
-    parser.add_argument("--seconds", type=float, default=10.0, help="length of each run")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each run")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes")
     parser.add_argument("--json", action="store_true")
