@@ -9,8 +9,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
+from typer.testing import CliRunner
 
 from app import create_app
+from cli import app as command
 from kit.api import RequestIdLogFilter
 from kit.auth import ApiKey, Role, User, authenticate, create_user, login_user, revoke_key
 from kit.db import session_scope
@@ -150,3 +152,25 @@ def test_request_log_lines_carry_the_request_id(
         and getattr(lines[-1], "request_id", None) == "req-42"
         and "/health 200" in lines[-1].getMessage()
     )
+
+
+def test_keys_and_users_commands(stack: Stack) -> None:
+    runner = CliRunner()
+    created = runner.invoke(command, ["keys", "create", "erp", "merchant", "--merchant-id", "1"])
+    assert created.exit_code == 0, created.output
+    raw = re.search(r"cw_\w+", created.output)
+    assert raw
+    listed = runner.invoke(command, ["keys", "list"])
+    assert "erp" in listed.output and raw.group(0) not in listed.output
+    key_id = re.search(r"key (\d+)", created.output)
+    assert key_id
+    assert runner.invoke(command, ["keys", "revoke", key_id.group(1)]).exit_code == 0
+    with session_scope() as session, pytest.raises(Unauthorized):
+        authenticate(session, raw.group(0))
+    made = runner.invoke(command, ["users", "create", "ops", "admin", "--password", PASSWORD])
+    assert made.exit_code == 0, made.output
+    with session_scope() as session:
+        assert login_user(session, "ops", PASSWORD).role == Role.admin
+    assert runner.invoke(command, ["users", "disable", "ops"]).exit_code == 0
+    with session_scope() as session, pytest.raises(Unauthorized):
+        login_user(session, "ops", PASSWORD)
