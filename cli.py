@@ -138,7 +138,8 @@ def _demo_keys() -> Path:
         _, staff = create_key(
             session, label="demo-staff-HZ", role=Role.staff, warehouse_codes=("HZ",)
         )
-        merchant = session.scalars(select(Merchant).where(Merchant.code == MERCHANTS[0][0])).one()
+        first = select(Merchant).where(col(Merchant.code) == MERCHANTS[0][0])
+        merchant = session.scalars(first).one()
     extra = demo_identities(merchant.id or 0, merchant.code)
     lines = [f"admin {admin}", f"staff-HZ {staff}", *(f"{name} {value}" for name, value in extra)]
     path.parent.mkdir(parents=True, exist_ok=True)
