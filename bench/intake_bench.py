@@ -32,8 +32,8 @@ _runs = itertools.count()
 
 def orders(count: int, seed: int = 1111) -> list[OrderIn]:
     """`count` fresh demo orders spread over the five warehouses, unique across calls."""
-    rng = random.Random(seed)
     run = f"B{next(_runs):03d}"
+    rng = random.Random(f"{seed}-{run}")  # new buyers each call: the annual limit stays clear
     codes = list(WAREHOUSE_CODES)
     return [demo_order(rng, i, codes[i % len(codes)], run) for i in range(count)]
 
