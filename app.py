@@ -11,9 +11,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from clearance import api as clearance_api
-from clearance import broker_api, broker_pages
+from clearance import broker_api, broker_pages, printing_api
 from clearance import pages as clearance_pages
-from clearance import printing_api
 from clearance.metrics import exposition
 from clearance.overview import STATES, counts_by_warehouse
 from clearance.simulator import CustomsSimulator

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import clearance.models  # noqa: F401  (registers tables)
+import clearance.models  # registers tables, as do the imports below
 import clearance.webhook_models  # noqa: F401
 import kit.auth
 import kit.outbox  # noqa: F401

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-import clearance.models  # noqa: F401  (registers tables)
+import clearance.models  # registers tables, as do the imports below
 import clearance.webhook_models  # noqa: F401
 import kit.auth  # noqa: F401
 import warehouses.models  # noqa: F401
