@@ -138,6 +138,9 @@ def judge_gate(session: Session, parcel: ParcelView, wh_id: int) -> Verdict:
         return blocked
     if parcel.floor_state == "shipped":
         return _duplicate(session, parcel, "gate_out")
+    if parcel.floor_state in ("returning", "disposed"):
+        message = f"Marked {parcel.floor_state} by the exception queue — it must not leave here"
+        return Verdict("not_released", message, parcel, {"floor_state": parcel.floor_state})
     if parcel.customs_state != "released":
         state = parcel.customs_state
         message = f"NOT RELEASED by customs (state: {state}) — parcel must stay"

@@ -153,3 +153,20 @@ def test_other_warehouse_staff_cannot_touch_the_queue(floor: Floor) -> None:
     assert (
         len(floor.client.get("/api/v1/warehouses/HZ/exceptions", headers=floor.staff).json()) == 1
     )
+
+
+def test_a_parcel_marked_for_return_cannot_leave_through_the_gate(floor: Floor) -> None:
+    order = floor.order(11)
+    kg = sum(float(line["qty"]) for line in order["lines"]) * 10
+    floor.scan(order["tracking_no"], weight_kg=str(kg))
+    queue = floor.client.get("/api/v1/warehouses/HZ/exceptions", headers=floor.staff).json()
+    floor.client.post(
+        f"/api/v1/exceptions/{queue[0]['id']}/actions",
+        json={"action": "return"},
+        headers=floor.staff,
+    )
+    set_customs_state(order["tracking_no"], "released")
+    result = _gate(floor, order["tracking_no"])
+    assert result["outcome"] == "not_released"
+    assert result["details"]["floor_state"] == "returning"
+    assert events("parcel.shipped") == []
