@@ -340,11 +340,10 @@ def _figure(runs: list[Load]) -> dict[str, Any]:
         "runs": [round(r, 1) for r in rates],
         "p50_ms": percentile(latencies, 0.50),
         "p99_ms": percentile(latencies, 0.99),
-        "offered_per_s": runs[0].offered_per_s or None,
         "outcomes": outcomes,
         "errors": sum(run.errors for run in runs),
         "server_cpu_ms_per_scan": _cpu_per_scan(runs),
-    }
+    } | ({"offered_per_s": runs[0].offered_per_s} if runs[0].offered_per_s else {})
 
 
 def _cpu_per_scan(runs: list[Load]) -> float | None:
