@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from clearance.cases import move
 from clearance.declare import build_message
 from clearance.models import ClearanceCase, CustomsMessage
+from clearance.requests import request_return, request_withdrawal
 from declarations.rules import id_number_problem
 from kit import outbox
 from kit import queue as jobs
@@ -27,6 +26,9 @@ CORRECTABLE = {
     "consignee_address": 200,
 }
 WITHDRAWABLE = ("matched", "declared", "rejected")
+FINAL = ("cancelled", "shipped", "closed", "returned")
+CANCEL_REASON = "交易订单取消,买家申请退款"
+RETURN_REASON = "买家七天无理由退货"
 
 
 def correct_order(
@@ -113,22 +115,32 @@ def retry_transport(session: Session, case: ClearanceCase, *, actor: str) -> int
     return count
 
 
-def request_cancel(session: Session, case: ClearanceCase, *, actor: str, source: str) -> str:
-    """Cancel a declaration customs has not accepted; after submission CEB623 is required."""
+def request_cancel(
+    session: Session,
+    case: ClearanceCase,
+    *,
+    actor: str,
+    source: str,
+    reason: str = CANCEL_REASON,
+) -> str:
+    """Cancel a declaration: withdrawn at once while customs has not accepted it, otherwise a
+    CEB623 asks customs to (the case becomes cancelled when CEB624 concludes)."""
     if case.state in WITHDRAWABLE:
         _withdraw_pending(session, case)
         move(session, case, "cancelled", actor=actor, source=source)
         return "cancelled"
-    payload: dict[str, Any] = {"state": case.state, "needs": "CEB623"}
-    outbox.record(
-        session,
-        "clearance.cancel_requested",
-        ("order", case.order_id),
-        actor=actor,
-        source=source,
-        payload=payload,
-    )
+    if case.state in FINAL:
+        raise Conflict("not_cancellable", f"a declaration that is {case.state} is not cancelled")
+    request_withdrawal(session, case, reason=reason, actor=actor)
     return "cancel_requested"
+
+
+def request_customs_return(
+    session: Session, case: ClearanceCase, *, actor: str, reason: str = RETURN_REASON
+) -> str:
+    """Ask customs to take back a released parcel (CEB625); returned when CEB626 concludes."""
+    request_return(session, case, reason=reason, actor=actor)
+    return "return_requested"
 
 
 def _withdraw_pending(session: Session, case: ClearanceCase) -> None:

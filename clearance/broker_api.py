@@ -82,10 +82,30 @@ def resubmit(cop_no: str, session: SessionDep, principal: Broker) -> dict[str, A
 
 
 @router.post("/declarations/{cop_no}/cancel")
-def cancel(cop_no: str, session: SessionDep, principal: Broker) -> dict[str, Any]:
-    """Cancel: withdrawn at once before customs has it, otherwise a CEB623 is needed."""
+def cancel(
+    cop_no: str, session: SessionDep, principal: Broker, body: Reason | None = None
+) -> dict[str, Any]:
+    """Cancel: withdrawn at once before customs accepted it, otherwise by CEB623."""
     case = find_case(session, principal, cop_no)
-    result = actions.request_cancel(session, case, actor=principal.actor, source="broker")
+    reason = body.reason if body and body.reason else actions.CANCEL_REASON
+    result = actions.request_cancel(
+        session, case, actor=principal.actor, source="broker", reason=reason
+    )
+    return {"cop_no": cop_no, "state": case.state, "result": result}
+
+
+class Reason(BaseModel):
+    reason: str | None = Field(default=None, min_length=2, max_length=500)
+
+
+@router.post("/declarations/{cop_no}/return")
+def request_return(
+    cop_no: str, session: SessionDep, principal: Broker, body: Reason | None = None
+) -> dict[str, Any]:
+    """Ask customs to take back a released parcel (CEB625, all lines)."""
+    case = find_case(session, principal, cop_no)
+    reason = body.reason if body and body.reason else actions.RETURN_REASON
+    result = actions.request_customs_return(session, case, actor=principal.actor, reason=reason)
     return {"cop_no": cop_no, "state": case.state, "result": result}
 
 

@@ -10,7 +10,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlmodel import Session, col
 
 from clearance.models import ClearanceCase, CustomsMessage, Receipt
-from clearance.state import customs_may_move, state_for_status, status_rank
+from clearance.state import customs_may_move, request_outcome, state_for_status, status_rank
 from declarations.codes import describe_status
 from declarations.receipts import Receipt as ParsedReceipt
 from kit import outbox
@@ -20,6 +20,7 @@ from kit.settings import get_settings
 from warehouses.models import Parcel
 
 ACTOR = "customs"
+INVENTORY_RECEIPT = "CEB622"
 Key = tuple[str, int, str]
 
 
@@ -129,6 +130,9 @@ def _take(
     case = cases.get(receipt.keys.get("copNo") or receipt.guid)
     if case is None:
         outcome = "unmatched"
+    elif receipt.message_type != INVENTORY_RECEIPT:
+        outcome = "applied"  # answers to our own requests do not compete with the inventory's
+        _apply_answer(batch, case, receipt)
     elif _is_newer(case.row, receipt):
         outcome = "applied"
         _apply(batch, case, receipt)
@@ -167,6 +171,7 @@ def receipt_payload(receipt: ParsedReceipt) -> dict[str, Any]:
     """What an event says about a receipt: its status, time, reason and meaning (zh/en)."""
     meaning = describe_status(receipt.return_status)
     return {
+        "message_type": receipt.message_type,
         "return_status": receipt.return_status,
         "return_time": receipt.return_time,
         "return_info": receipt.return_info,
@@ -186,14 +191,38 @@ def _apply(batch: _Batch, case: _Case, receipt: ParsedReceipt) -> None:
     target = state_for_status(receipt.return_status)
     topic = "clearance.receipt"
     if target and target != row["state"] and customs_may_move(row["state"]):
-        payload = {"from": row["state"], "to": target, **payload}
-        row["state"], row["state_since"], case.moved = target, utcnow(), True
-        topic = f"clearance.{target}"
+        topic, payload = _moved(case, target, payload)
+    _event(batch, case, receipt, topic, payload)
+
+
+def _moved(case: _Case, target: str, payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    row = case.row
+    payload = {"from": row["state"], "to": target, **payload}
+    row["state"], row["state_since"], case.moved, case.changed = target, utcnow(), True, True
+    return f"clearance.{target}", payload
+
+
+def _apply_answer(batch: _Batch, case: _Case, receipt: ParsedReceipt) -> None:
+    """CEB624/626: customs concluded (or refused) our withdrawal or return request."""
+    payload = receipt_payload(receipt)
+    outcome = request_outcome(receipt.message_type, receipt.return_status)
+    topic = "clearance.receipt"
+    if outcome == "refused":
+        kind = "cancel" if receipt.message_type == "CEB624" else "return"
+        topic = f"clearance.{kind}_refused"
+    elif outcome and outcome != case.row["state"]:
+        topic, payload = _moved(case, outcome, payload)
+    _event(batch, case, receipt, topic, payload)
+
+
+def _event(
+    batch: _Batch, case: _Case, receipt: ParsedReceipt, topic: str, payload: dict[str, Any]
+) -> None:
     batch.events.append(
         {
             "topic": topic,
             "subject_type": "order",
-            "subject_id": row["order_id"],
+            "subject_id": case.row["order_id"],
             "actor": ACTOR,
             "source": f"receipt:{receipt.guid}:{receipt.return_status}:{receipt.return_time}",
             "payload": payload,

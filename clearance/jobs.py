@@ -227,7 +227,19 @@ def cancel_orders(event_ids: list[int]) -> int:
 def _cancel_one(session: Session, case: ClearanceCase) -> int:
     if case.state in ("cancelled", "shipped", "closed", "returned"):
         return 0
-    request_cancel(session, case, actor=ACTOR, source="event:order.cancelled")
+    try:
+        with session.begin_nested():
+            request_cancel(session, case, actor=ACTOR, source="event:order.cancelled")
+    except Conflict as exc:
+        # Not cancellable yet (no invtNo before 120): the broker sees it in the exception view.
+        outbox.record(
+            session,
+            "clearance.cancel_blocked",
+            ("order", case.order_id),
+            actor=ACTOR,
+            payload={"code": exc.code, "message": exc.message, "state": case.state},
+        )
+        return 0
     return 1
 
 

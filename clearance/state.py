@@ -81,3 +81,21 @@ def status_rank(status: int | None) -> int:
     if 501 <= status <= 599:
         return 4
     return _RANK.get(status, 2 if status < 0 else 0)
+
+
+# What a customs answer to our own requests concludes (CEB624 to a CEB623 withdrawal, CEB626 to a
+# CEB625 return). Which statuses appear there in practice is open (cbec-facts §9 item 9); the
+# simulator concludes with 399, and 800/899 are read the same way.
+REQUEST_TARGETS = {"CEB624": "cancelled", "CEB626": "returned"}
+REQUEST_DONE = frozenset({399, 800, 899})
+
+
+def request_outcome(message_type: str, status: int) -> str | None:
+    """`cancelled`/`returned` when customs concluded our request, `refused` when it said no."""
+    if message_type not in REQUEST_TARGETS:
+        return None
+    if status in REQUEST_DONE:
+        return REQUEST_TARGETS[message_type]
+    if state_for_status(status) == "rejected":
+        return "refused"
+    return None

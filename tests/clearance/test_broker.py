@@ -159,3 +159,45 @@ def test_broker_sees_only_own_warehouses(client: TestClient) -> None:
         count = len(session.scalars(select(ClearanceCase)).all())
     listed = client.get(f"{API}/declarations?warehouse=HZ", headers=auth(admin)).json()
     assert len(listed) == count == 1
+
+
+def _released(client: TestClient, admin: str) -> str:
+    _, cop_no = submit_parcel(client, admin)
+    wait_until(lambda: case_state(cop_no) == "released", "release")
+    return cop_no
+
+
+def test_cancel_after_acceptance_goes_through_ceb623(client: TestClient) -> None:
+    admin = api_key()
+    with Customs():
+        cop_no = _released(client, admin)
+        done = client.post(f"{API}/declarations/{cop_no}/cancel", headers=auth(admin)).json()
+        assert done["result"] == "cancel_requested"
+        wait_until(lambda: case_state(cop_no) == "cancelled", "CEB624 to conclude")
+    view = client.get(f"{API}/declarations/{cop_no}", headers=auth(admin)).json()
+    assert view["messages"][0]["message_type"] == "CEB623"
+    assert view["messages"][0]["transport_state"] in ("written", "picked_up")
+    answers = [r for r in view["receipts"] if r["message_type"] == "CEB624"]
+    assert answers and answers[-1]["return_status"] == 399
+    topics = [e["topic"] for e in view["timeline"]]
+    assert topics.index("clearance.cancel_requested") < topics.index("clearance.cancelled")
+
+
+def test_return_of_a_released_parcel_goes_through_ceb625(client: TestClient) -> None:
+    admin = api_key()
+    with Customs():
+        cop_no = _released(client, admin)
+        body = {"reason": "买家七天无理由退货"}
+        done = client.post(f"{API}/declarations/{cop_no}/return", json=body, headers=auth(admin))
+        assert done.json()["result"] == "return_requested"
+        wait_until(lambda: case_state(cop_no) == "returned", "CEB626 to conclude")
+    view = client.get(f"{API}/declarations/{cop_no}", headers=auth(admin)).json()
+    assert view["messages"][0]["message_type"] == "CEB625"
+    assert view["timeline"][-1]["topic"] == "clearance.returned"
+
+
+def test_return_before_release_is_refused(client: TestClient) -> None:
+    admin = api_key()
+    _, cop_no = submit_parcel(client, admin)
+    refused = client.post(f"{API}/declarations/{cop_no}/return", headers=auth(admin))
+    assert refused.status_code == 409 and refused.json()["code"] == "not_released"
