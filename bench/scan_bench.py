@@ -46,6 +46,7 @@ REDIS_URL = os.environ.get("CLEARWAY_BENCH_REDIS", "redis://127.0.0.1:6379/5")
 DB_NAME = "clearway_bench_scans_http"
 ROOT = Path(__file__).resolve().parent.parent
 CONNECTIONS = 32
+BATCH = 20
 
 
 @dataclass
@@ -59,6 +60,11 @@ class Load:
     outcomes: dict[str, int]
     errors: int
     server_cpu_s: float | None = None
+    scans_per_request: int = 1
+
+    @property
+    def scans(self) -> int:
+        return self.sent * self.scans_per_request
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -227,12 +233,23 @@ def tree_cpu_s(pid: int) -> float | None:
 # --- the scanners -----------------------------------------------------------------------------
 
 
+def _scan(code: str, station: str) -> dict[str, str]:
+    return {"warehouse": "HZ", "station": station, "code": code, "client_scan_id": code}
+
+
 def scan_request(port: int, key: str, code: str, station: str) -> bytes:
-    body = json.dumps(
-        {"warehouse": "HZ", "station": station, "code": code, "client_scan_id": code}
-    ).encode()
+    return _post(port, key, "/api/v1/scans", _scan(code, station))
+
+
+def batch_request(port: int, key: str, codes: list[str], station: str) -> bytes:
+    scans = [_scan(code, station) for code in codes]
+    return _post(port, key, "/api/v1/scans/batch", {"scans": scans})
+
+
+def _post(port: int, key: str, path: str, payload: dict[str, Any]) -> bytes:
+    body = json.dumps(payload).encode()
     head = (
-        f"POST /api/v1/scans HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
         f"Authorization: Bearer {key}\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
     )
@@ -252,10 +269,11 @@ async def _exchange(
     return status, await reader.readexactly(length)
 
 
-def _outcome(status: int, body: bytes) -> str:
+def _outcomes(status: int, body: bytes) -> list[str]:
     if status != 200:
-        return f"http_{status}"
-    return str(json.loads(body).get("outcome", "?"))
+        return [f"http_{status}"]
+    answer = json.loads(body)
+    return [str(one.get("outcome", "?")) for one in answer.get("results", [answer])]
 
 
 async def _drive(port: int, requests: list[bytes], rate: float | None) -> Load:
@@ -274,8 +292,8 @@ async def _drive(port: int, requests: list[bytes], rate: float | None) -> Load:
         try:
             status, body = await _exchange(*connection, request)
             latencies.append(time.perf_counter() - due)
-            name = _outcome(status, body)
-            outcomes[name] = outcomes.get(name, 0) + 1
+            for name in _outcomes(status, body):
+                outcomes[name] = outcomes.get(name, 0) + 1
             pool.put_nowait(connection)
         except (OSError, asyncio.IncompleteReadError, ValueError):
             errors += 1
@@ -326,7 +344,7 @@ def single_row_commits(database_url: str, seconds: float = 2.0) -> float:
 
 
 def _figure(runs: list[Load]) -> dict[str, Any]:
-    rates = [run.sent / run.seconds for run in runs]
+    rates = [run.scans / run.seconds for run in runs]
     latencies = [lat for run in runs for lat in run.latencies]
     outcomes: dict[str, int] = {}
     for run in runs:
@@ -350,11 +368,22 @@ def _cpu_per_scan(runs: list[Load]) -> float | None:
     spent = [run.server_cpu_s for run in runs]
     if any(cpu is None for cpu in spent):
         return None
-    return 1000 * sum(cpu or 0.0 for cpu in spent) / sum(run.sent for run in runs)
+    return 1000 * sum(cpu or 0.0 for cpu in spent) / sum(run.scans for run in runs)
 
 
 def _requests(port: int, key: str, count: int, station: str) -> list[bytes]:
     return [scan_request(port, key, code, station) for code in seed_parcels(count)]
+
+
+def _batches(port: int, key: str, count: int, station: str) -> list[bytes]:
+    codes = seed_parcels(count)
+    return [batch_request(port, key, codes[i : i + BATCH], station) for i in range(0, count, BATCH)]
+
+
+def _batch_run(port: int, pid: int, key: str, count: int, station: str) -> Load:
+    load = drive(port, _batches(port, key, count, station), None, pid)
+    load.scans_per_request = BATCH
+    return load
 
 
 def run(
@@ -379,12 +408,14 @@ def run(
                 drive(port, _requests(port, key, count, f"max-{i}"), None, pid)
                 for i in range(repeat)
             ]
+            batched = [_batch_run(port, pid, key, count, f"batch-{i}") for i in range(repeat)]
     results = {
         f"scan over HTTP at {rate:.0f}/s offered": _figure(offered),
         f"scan over HTTP, closed loop ({CONNECTIONS} conns)": _figure(closed),
+        f"scans in batches of {BATCH} (offline upload), closed loop": _figure(batched),
         "PostgreSQL single-row commit floor": {"median_per_s": floor, "unit": "commits/s"},
     }
-    for name in list(results)[:2]:
+    for name in list(results)[:3]:
         results[name]["x_floor"] = floor / results[name]["median_per_s"]
         results[name]["note"] = f"{workers} uvicorn worker(s)"
     return results

@@ -18,7 +18,7 @@ from warehouses import bulk, exceptions, pages, station
 from warehouses.bags import create_bag
 from warehouses.intake import cancel_order, submit_order
 from warehouses.models import Merchant, Order, Parcel, Warehouse
-from warehouses.scanning import scan
+from warehouses.scanning import scan, scan_many
 from warehouses.schemas import (
     BagIn,
     BagOut,
@@ -30,6 +30,8 @@ from warehouses.schemas import (
     FloorSummary,
     OrderIn,
     OrderOut,
+    ScanBatchIn,
+    ScanBatchOut,
     ScanIn,
     ScanLogRow,
     ScanOut,
@@ -149,6 +151,16 @@ async def post_scan(
     """Judge one scan (inbound or gate-out): the outcome, what it matched, and why."""
     # The hot path: one trip through the thread pool for the database work, none to serialise.
     return await run_in_threadpool(scan, session, data, principal)
+
+
+@api.post("/scans/batch", response_model=ScanBatchOut)
+async def post_scan_batch(
+    _writer: Serialised, data: ScanBatchIn, session: SessionDep, principal: Floor
+) -> ScanBatchOut:
+    """Upload buffered scans (offline handheld, conveyor tunnel); answers each in order.
+    Client scan ids make a re-upload harmless."""
+    results = await run_in_threadpool(scan_many, session, data.scans, principal)
+    return ScanBatchOut(results=results)
 
 
 @api.get("/scans", response_model=list[ScanLogRow])

@@ -140,6 +140,18 @@ class ScanOut(BaseModel):
     replayed: bool = False
 
 
+class ScanBatchIn(BaseModel):
+    """Scans a handheld buffered while offline, or a conveyor tunnel read, sent in one go."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scans: list[ScanIn] = Field(min_length=1, max_length=500)
+
+
+class ScanBatchOut(BaseModel):
+    results: list[ScanOut]
+
+
 class StationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

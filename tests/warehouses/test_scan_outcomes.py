@@ -198,3 +198,33 @@ def _expected_kg(order: dict) -> Decimal:
     return sum(
         (Decimal(weights[ln["sku"]]) * Decimal(str(ln["qty"])) for ln in order["lines"]), Decimal(0)
     )
+
+
+def test_buffered_scans_upload_in_one_batch_and_again_harmlessly(floor: Floor) -> None:
+    order = floor.order(19)
+    scans = [
+        {
+            "warehouse": "HZ",
+            "station": "hand-1",
+            "code": order["tracking_no"],
+            "client_scan_id": "h1",
+        },
+        {"warehouse": "HZ", "station": "hand-1", "code": order["order_no"], "client_scan_id": "h2"},
+        {"warehouse": "HZ", "station": "hand-1", "code": "LOST-1", "client_scan_id": "h3"},
+    ]
+    first = floor.client.post("/api/v1/scans/batch", json={"scans": scans}, headers=floor.staff)
+    assert [r["outcome"] for r in first.json()["results"]] == ["matched", "duplicate", "unknown"]
+    again = floor.client.post("/api/v1/scans/batch", json={"scans": scans}, headers=floor.staff)
+    assert [r["replayed"] for r in again.json()["results"]] == [True, True, True]
+    assert count(Scan) == 3 and len(events("parcel.matched")) == 1
+
+
+def test_a_batch_with_a_foreign_warehouse_is_refused_whole(floor: Floor) -> None:
+    here = floor.order(20)
+    scans = [
+        {"warehouse": "HZ", "station": "hand-2", "code": here["tracking_no"]},
+        {"warehouse": "GZ", "station": "hand-2", "code": "ANY"},
+    ]
+    response = floor.client.post("/api/v1/scans/batch", json={"scans": scans}, headers=floor.staff)
+    assert response.status_code == 403
+    assert count(Scan) == 0 and parcel_state(here["tracking_no"])[0] == "expected"
