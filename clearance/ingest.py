@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Table, bindparam, select, text, update
 from sqlmodel import Session, col
 
 from clearance.models import ClearanceCase, CustomsMessage, Receipt
@@ -14,7 +14,7 @@ from clearance.state import customs_may_move, request_outcome, state_for_status,
 from declarations.codes import describe_status
 from declarations.receipts import Receipt as ParsedReceipt
 from kit import outbox
-from kit.db import insert_ignoring_conflicts
+from kit.db import copy_rows, insert_ignoring_conflicts
 from kit.outbox import utcnow
 from kit.settings import get_settings
 from warehouses.models import Parcel
@@ -231,13 +231,69 @@ def _event(
 
 
 def _write(session: Session, batch: _Batch, cases: dict[str, _Case]) -> None:
-    if batch.receipts:
+    changed = list({id(c): c for c in cases.values() if c.changed}.values())
+    if session.get_bind().dialect.name == "postgresql":
+        copy_writes(session, batch.receipts, changed)
+    else:
+        _write_rows(session, batch.receipts, changed)
+    outbox.record_many(session, batch.events)
+
+
+def _write_rows(session: Session, receipts: list[dict[str, Any]], changed: list[_Case]) -> None:
+    if receipts:
         statement = insert_ignoring_conflicts(session, _table(Receipt))
-        session.connection().execute(statement, batch.receipts)
-    changed = {id(c): c for c in cases.values() if c.changed}.values()
+        session.connection().execute(statement, receipts)
     _update_cases(session, [c.row for c in changed])
     _mirror_parcels(session, [c.row for c in changed if c.moved])
-    outbox.record_many(session, batch.events)
+
+
+RECEIPT_COLUMNS = ["message_type", "guid", "cop_no", "return_status", "return_time"]
+RECEIPT_COLUMNS += ["return_info", "case_id", "outcome", "file_name", "raw", "received_at"]
+INCOMING_CASE = """CREATE TEMP TABLE IF NOT EXISTS incoming_cases (
+    id integer, parcel_id integer, moved boolean, state varchar(24),
+    state_since timestamptz, pre_no varchar(18), invt_no varchar(18), last_status integer,
+    last_return_time varchar(17), last_return_info varchar(1000)) ON COMMIT DELETE ROWS"""
+CASE_COLUMNS = ["id", "parcel_id", "moved", "state", "state_since", "pre_no", "invt_no"]
+CASE_COLUMNS += ["last_status", "last_return_time", "last_return_info"]
+
+
+def copy_writes(session: Session, receipts: list[dict[str, Any]], changed: list[_Case]) -> None:
+    """PostgreSQL: COPY into session-local staging tables, then one set-based statement each
+    (de-duplication stays with the unique constraint: ON CONFLICT DO NOTHING)."""
+    if receipts:
+        names = ", ".join(RECEIPT_COLUMNS)
+        session.execute(
+            text(
+                "CREATE TEMP TABLE IF NOT EXISTS incoming_receipts ON COMMIT DELETE ROWS "
+                f"AS SELECT {names} FROM receipts WITH NO DATA"
+            )
+        )
+        rows = ([r[name] for name in RECEIPT_COLUMNS] for r in receipts)
+        copy_rows(session, "incoming_receipts", RECEIPT_COLUMNS, rows)
+        session.execute(
+            text(
+                f"INSERT INTO receipts ({names}) SELECT {names} FROM incoming_receipts "
+                "ON CONFLICT DO NOTHING"
+            )
+        )
+    if changed:
+        _copy_cases(session, changed)
+
+
+def _copy_cases(session: Session, changed: list[_Case]) -> None:
+    session.execute(text(INCOMING_CASE))
+    rows = ([c.moved if n == "moved" else c.row[n] for n in CASE_COLUMNS] for c in changed)
+    copy_rows(session, "incoming_cases", CASE_COLUMNS, rows)
+    fields = ", ".join(f"{name} = n.{name}" for name in CASE_FIELDS)
+    session.execute(
+        text(f"UPDATE clearance_cases c SET {fields} FROM incoming_cases n WHERE c.id = n.id")
+    )
+    session.execute(
+        text(
+            "UPDATE parcels p SET customs_state = n.state FROM incoming_cases n "
+            "WHERE p.id = n.parcel_id AND n.moved"
+        )
+    )
 
 
 def _table(model: type) -> Table:

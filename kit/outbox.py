@@ -3,6 +3,7 @@ hands committed events to their subscribers' queues, and a sweeper relays what w
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -12,7 +13,7 @@ from sqlalchemy import JSON, Column, Index, insert, select, update
 from sqlmodel import Field, Session, SQLModel, col
 
 from kit import queue as jobs
-from kit.db import session_scope
+from kit.db import copy_rows, session_scope
 from kit.settings import get_settings
 
 RELAY = "kit.outbox.relay"
@@ -97,9 +98,20 @@ def record_many(session: Session, events: list[dict[str, Any]]) -> int:
         return 0
     now = utcnow()
     rows = [{"source": None, "payload": {}, "occurred_at": now, **event} for event in events]
-    session.connection().execute(insert(Event.metadata.tables["events"]), rows)
+    if session.get_bind().dialect.name == "postgresql":
+        copy_rows(session, "events", EVENT_COLUMNS, (_copy_row(row) for row in rows))
+    else:
+        session.connection().execute(insert(Event.metadata.tables["events"]), rows)
     _arm_relay(session)
     return len(rows)
+
+
+EVENT_COLUMNS = ("topic", "subject_type", "subject_id", "actor", "source", "payload", "occurred_at")
+
+
+def _copy_row(row: dict[str, Any]) -> tuple[Any, ...]:
+    payload = json.dumps(row["payload"], ensure_ascii=False, default=str)
+    return (*(row[name] for name in EVENT_COLUMNS[:5]), payload, row["occurred_at"])
 
 
 def _arm_relay(session: Session) -> None:

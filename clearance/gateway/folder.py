@@ -3,6 +3,7 @@ from its receive folder, archive both by date under DATA_DIR for audit."""
 
 from __future__ import annotations
 
+import errno
 import os
 import random
 import shutil
@@ -29,6 +30,16 @@ def atomic_write(directory: Path, name: str, data: bytes, *, durable: bool = Tru
     final = directory / name
     os.replace(temp, final)
     return final
+
+
+def _move(source: str, target: str) -> None:
+    """A rename where possible; a copy across file systems (archive on another disk)."""
+    try:
+        os.rename(source, target)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        shutil.move(source, target)
 
 
 def _stamp() -> str:
@@ -116,7 +127,7 @@ class FolderExchange:
         target.mkdir(parents=True, exist_ok=True)
         for incoming in stored:
             try:
-                shutil.move(incoming.path, os.path.join(target, incoming.name))
+                _move(str(incoming.path), os.path.join(target, incoming.name))
             except FileNotFoundError:
                 continue  # put back by the sweeper meanwhile: it will be read again
 
