@@ -32,8 +32,7 @@ def max_lines(size_pt: float, height_pt: float, font: LabelFont) -> int:
     return 1 + int((height_pt - em) / (size_pt * LEADING) + 1e-9)
 
 
-def _is_word(ch: str) -> bool:
-    return ch.isascii() and ch.isalnum()
+_WORD = frozenset("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
 
 
 def _line_end(text: str, cum: list[float], start: int, limit: float) -> int:
@@ -46,9 +45,9 @@ def _line_end(text: str, cum: list[float], start: int, limit: float) -> int:
         while k - 1 > start and text[k] in _NO_LINE_START:
             k -= 1
         return k if text[k] not in _NO_LINE_START else end
-    if end < len(text) and _is_word(text[end - 1]) and _is_word(text[end]):
+    if end < len(text) and text[end - 1] in _WORD and text[end] in _WORD:
         k = end - 1
-        while k > start and _is_word(text[k - 1]):
+        while k > start and text[k - 1] in _WORD:
             k -= 1
         if k > start:
             return k
@@ -77,8 +76,18 @@ def wrap(text: str, cum: list[float], limit: float, most: int) -> list[Span] | N
     return spans
 
 
+def area_size(units: float, w_pt: float, h_pt: float) -> float:
+    """The size at which ``units`` (1/1000 em) of text would fill the box: where to start."""
+    return math.sqrt(w_pt * h_pt * 1000.0 / (max(units, 1.0) * LEADING))
+
+
+def top_size(max_pt: float, min_pt: float, first_pt: float) -> float:
+    """The first size fit_block tries: ``first_pt`` on the size grid, within the slot's span."""
+    return min(max_pt, max(min_pt, math.floor(first_pt / SIZE_STEP_PT) * SIZE_STEP_PT))
+
+
 def _sizes(max_pt: float, min_pt: float, first_pt: float) -> Iterator[float]:
-    top = min(max_pt, max(min_pt, math.floor(first_pt / SIZE_STEP_PT) * SIZE_STEP_PT))
+    top = top_size(max_pt, min_pt, first_pt)
     for i in range(int(round((top - min_pt) / SIZE_STEP_PT)) + 1):
         yield top - i * SIZE_STEP_PT
 
@@ -116,9 +125,8 @@ def fit_block(
 ) -> Fitted:
     """Wrap first, shrink while it still does not fit; truncate the last line as a last resort."""
     max_pt, min_pt = span
-    cum = [0.0, *accumulate(map(font.widths.__getitem__, text))]
-    area_pt = math.sqrt(w_pt * h_pt * 1000.0 / (max(cum[-1], 1.0) * LEADING))
-    for size in _sizes(max_pt, min_pt, area_pt):
+    cum = list(accumulate(map(font.widths.__getitem__, text), initial=0.0))
+    for size in _sizes(max_pt, min_pt, area_size(cum[-1], w_pt, h_pt)):
         spans = wrap(text, cum, w_pt * 1000.0 / size, max_lines(size, h_pt, font))
         if spans is not None:
             lines = tuple([text[a:b] for a, b in spans])

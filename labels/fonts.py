@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -45,6 +47,9 @@ class LabelFont:
     ascent: float
     descent: float
     covered: frozenset[str]
+    # Finds a character the font lacks or whitespace other than a space: text without one
+    # (and without double or edge spaces) is already clean, the common case.
+    uncovered: re.Pattern[str]
 
     def width_pt(self, text: str, size_pt: float) -> float:
         """Advance width of ``text`` at ``size_pt`` in points."""
@@ -91,7 +96,19 @@ def _load(path: str) -> LabelFont:
         ascent=float(face.ascent) / 1000.0,
         descent=float(face.descent) / 1000.0,
         covered=frozenset(map(chr, face.charToGlyph)),
+        uncovered=_uncovered_pattern(face.charToGlyph),
     )
+
+
+def _uncovered_pattern(codepoints: Iterable[int]) -> re.Pattern[str]:
+    ranges: list[list[int]] = []
+    for cp in sorted(cp for cp in codepoints if cp == 32 or not chr(cp).isspace()):
+        if ranges and ranges[-1][1] == cp - 1:
+            ranges[-1][1] = cp
+        else:
+            ranges.append([cp, cp])
+    covered = "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges)
+    return re.compile(f"[^{covered}]")
 
 
 _DROP_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Mn", "Me", "Sk", "So"})
@@ -99,6 +116,8 @@ _DROP_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Mn", "Me", "Sk", "S
 
 def clean_text(text: str, font: LabelFont) -> str:
     """Make ``text`` printable: whitespace collapsed, emoji dropped, other missing glyphs as '?'."""
+    if font.uncovered.search(text) is None and "  " not in text and text.strip(" ") == text:
+        return text
     text = " ".join(text.split())
     if font.covered.issuperset(text):
         return text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from typing import Literal, NamedTuple
@@ -192,13 +193,20 @@ def _weight(kg: Decimal) -> str:
     return f"{format(kg.normalize(), 'f')}kg"
 
 
+@lru_cache(maxsize=64)
+def _iso(day: date) -> str:
+    """A batch prints one date, formatted once."""
+    return day.isoformat()
+
+
 def field_texts(label: LabelData) -> dict[str, str]:
     """The text of every slot for ``label`` (before cleaning and fitting)."""
+    parcel = f"{label.parcel_index}/{label.parcel_count}"
     return {
         "warehouse": label.warehouse_code,
         "status": label.customs_status,
-        "date": label.print_date.isoformat(),
-        "parcel": f"{label.parcel_index}/{label.parcel_count}",
+        "date": _iso(label.print_date),
+        "parcel": parcel,
         "sort": label.sort_code or "",
         "waybill": label.waybill_no,
         "consignee": f"{label.consignee_name}  {mask_phone(label.consignee_phone)}",
@@ -207,7 +215,7 @@ def field_texts(label: LabelData) -> dict[str, str]:
         "sender_address": label.sender_address,
         "order": f"订单号 {label.order_no}",
         "invt": f"清单号 {label.invt_no or '未生成'}",
-        "weight": f"重量 {_weight(label.weight_kg)} 件数 {label.parcel_index}/{label.parcel_count}",
+        "weight": f"重量 {_weight(label.weight_kg)} 件数 {parcel}",
         "return": label.return_address,
     }
 
@@ -244,7 +252,7 @@ class Placed(NamedTuple):
     lines: list[tuple[str, float, float]]
 
 
-class _LineConst(NamedTuple):
+class LineConst(NamedTuple):
     """Per-slot constants so one-line slots fit and place in a few arithmetic steps."""
 
     w_pt: float
@@ -257,7 +265,7 @@ class _LineConst(NamedTuple):
     base_k: float
 
 
-def _line_const(slot: Slot, font: LabelFont) -> _LineConst:
+def _line_const(slot: Slot, font: LabelFont) -> LineConst:
     box = slot.box
     top, h_pt = box.y * PT_PER_MM, box.h * PT_PER_MM
     em = font.ascent - font.descent
@@ -265,7 +273,7 @@ def _line_const(slot: Slot, font: LabelFont) -> _LineConst:
     base0, base_k = (
         (top + h_pt / 2, font.ascent - em / 2) if slot.valign == "M" else (top, font.ascent)
     )
-    return _LineConst(
+    return LineConst(
         box.w * PT_PER_MM,
         h_pt,
         (slot.max_pt, slot.min_pt),
@@ -283,6 +291,10 @@ class Fitter:
     def __init__(self, layout: Layout, font: LabelFont) -> None:
         self.layout, self.font = layout, font
         self._consts = [_line_const(slot, font) for slot in layout.slots]
+
+    def line_const(self, index: int) -> LineConst:
+        """The precomputed geometry of slot ``index`` for one-line fitting."""
+        return self._consts[index]
 
     def place(self, index: int, raw: str) -> Placed:
         """Clean, fit and place ``raw`` in slot ``index``; same result as fit_slot + place_lines."""
