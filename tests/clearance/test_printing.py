@@ -7,19 +7,23 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 from sqlmodel import col, select
 
 from app import create_app
 from clearance.labeling import label_data
+from clearance.printing import PrintJob, sweep_print_jobs
 from kit import outbox
 from kit.auth import Role
 from kit.db import session_scope
-from kit.queue import run_burst
+from kit.outbox import utcnow
+from kit.queue import get_queue, get_redis, run_burst
 from labels import render_zpl
 from tests.conftest import Stack
 from tests.factories import api_key, auth
@@ -203,3 +207,24 @@ def test_who_may_print_and_preview(stack: Stack) -> None:
         f"/api/v1/shipments/{mine}/label.png", headers=auth(merchant_key(MERCHANT_B))
     )
     assert other.status_code == 404
+
+
+def test_the_sweeper_requeues_lost_jobs_and_fails_jobs_whose_worker_vanished(
+    stack: Stack,
+) -> None:
+    order_nos = [place_order(i, "HZ")["order_no"] for i in (1, 2)]
+    client = TestClient(create_app())
+    staff = _staff()
+    lost, stuck = (_print(client, staff, [no]) for no in order_nos)
+    get_redis().delete(get_queue("labels").key)  # both rq jobs lost, as with a wiped Redis
+    long_ago = utcnow() - timedelta(minutes=10)
+    with session_scope() as session:
+        session.execute(update(PrintJob).values(created_at=long_ago))
+        claimed = update(PrintJob).where(col(PrintJob.id) == stuck["id"])
+        session.execute(claimed.values(attempts=1, started_at=long_ago))
+    assert sweep_print_jobs() == 2
+    run_burst(("labels",))
+    assert _job(client, staff, lost["id"])["status"] == "sent"
+    failed = _job(client, staff, stuck["id"])
+    assert failed["status"] == "failed" and "check the printer" in failed["reason"]
+    assert sweep_print_jobs() == 0
