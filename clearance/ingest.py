@@ -21,6 +21,8 @@ from warehouses.models import Parcel
 
 ACTOR = "customs"
 INVENTORY_RECEIPT = "CEB622"
+SCHEMA_FAILURE = "CEB900"
+ANSWER_OF = {"CEB621": "CEB622", "CEB623": "CEB624", "CEB625": "CEB626"}
 Key = tuple[str, int, str]
 
 
@@ -40,6 +42,7 @@ class _Case:
     row: dict[str, Any]
     changed: bool = False
     moved: bool = False
+    sent: dict[str, str] = field(default_factory=dict)  # message guid → its type (CEB621 …)
 
 
 @dataclass
@@ -104,7 +107,8 @@ def _lock_cases(session: Session, receipts: list[ParsedReceipt]) -> dict[str, _C
     """The cases receipts speak of, keyed by copNo and by message guid, locked in id order."""
     cop_nos = {r.keys["copNo"] for r in receipts if r.keys.get("copNo")}
     guids = {r.guid for r in receipts if not r.keys.get("copNo")}
-    query = select(*_case_columns(), col(CustomsMessage.guid)).outerjoin(
+    sent_type: Any = col(CustomsMessage.message_type).label("sent_type")
+    query = select(*_case_columns(), col(CustomsMessage.guid), sent_type).outerjoin(
         CustomsMessage, col(CustomsMessage.case_id) == col(ClearanceCase.id)
     )
     query = query.where(
@@ -117,10 +121,12 @@ def _lock_cases(session: Session, receipts: list[ParsedReceipt]) -> dict[str, _C
     by_key: dict[str, _Case] = {}
     by_id: dict[int, _Case] = {}
     for row in session.execute(query).mappings():
-        case = by_id.setdefault(row["id"], _Case({k: v for k, v in row.items() if k != "guid"}))
+        fields = {k: v for k, v in row.items() if k not in ("guid", "sent_type")}
+        case = by_id.setdefault(row["id"], _Case(fields))
         by_key[case.row["cop_no"]] = case
         if row["guid"]:
             by_key[row["guid"]] = case
+            case.sent[row["guid"]] = row["sent_type"]
     return by_key
 
 
@@ -128,11 +134,12 @@ def _take(
     batch: _Batch, cases: dict[str, _Case], file: ReceiptFile, receipt: ParsedReceipt
 ) -> None:
     case = cases.get(receipt.keys.get("copNo") or receipt.guid)
+    kind = _kind(case, receipt)
     if case is None:
         outcome = "unmatched"
-    elif receipt.message_type != INVENTORY_RECEIPT:
+    elif kind != INVENTORY_RECEIPT:
         outcome = "applied"  # answers to our own requests do not compete with the inventory's
-        _apply_answer(batch, case, receipt)
+        _apply_answer(batch, case, receipt, kind)
     elif _is_newer(case.row, receipt):
         outcome = "applied"
         _apply(batch, case, receipt)
@@ -140,6 +147,14 @@ def _take(
         outcome = "stale"
     batch.counts[outcome] += 1
     batch.receipts.append(_receipt_row(file, receipt, case, outcome))
+
+
+def _kind(case: _Case | None, receipt: ParsedReceipt) -> str:
+    """The answer a receipt stands for: a CEB900 (schema failure) answers whichever message
+    carried its guid — our CEB621, CEB623 or CEB625 — and counts as that message's refusal."""
+    if receipt.message_type != SCHEMA_FAILURE or case is None:
+        return receipt.message_type
+    return ANSWER_OF.get(case.sent.get(receipt.guid, ""), SCHEMA_FAILURE)
 
 
 def _is_newer(row: dict[str, Any], receipt: ParsedReceipt) -> bool:
@@ -202,14 +217,14 @@ def _moved(case: _Case, target: str, payload: dict[str, Any]) -> tuple[str, dict
     return f"clearance.{target}", payload
 
 
-def _apply_answer(batch: _Batch, case: _Case, receipt: ParsedReceipt) -> None:
+def _apply_answer(batch: _Batch, case: _Case, receipt: ParsedReceipt, kind: str) -> None:
     """CEB624/626: customs concluded (or refused) our withdrawal or return request."""
     payload = receipt_payload(receipt)
-    outcome = request_outcome(receipt.message_type, receipt.return_status)
+    outcome = request_outcome(kind, receipt.return_status)
     topic = "clearance.receipt"
     if outcome == "refused":
-        kind = "cancel" if receipt.message_type == "CEB624" else "return"
-        topic = f"clearance.{kind}_refused"
+        request = "cancel" if kind == "CEB624" else "return"
+        topic = f"clearance.{request}_refused"
     elif outcome and outcome != case.row["state"]:
         topic, payload = _moved(case, outcome, payload)
     _event(batch, case, receipt, topic, payload)

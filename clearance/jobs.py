@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 ACTOR = "clearway"
 INGEST = "clearance.jobs.ingest_receipts"
 SEND = "clearance.jobs.send_pending"
+TAX_BILL = "receipt_is_tax_bill"
 
 
 def _order_ids(session: Session, event_ids: list[int]) -> list[int]:
@@ -165,6 +166,11 @@ def ingest_batch(exchange: FolderExchange, limit: int, totals: Counter[str]) -> 
         try:
             parsed = parse_receipts(incoming.data)
         except DomainError as exc:
+            if exc.code == TAX_BILL:
+                # CEB816 is a tax bill, not a status: kept in the dated archive for the ledger.
+                exchange.done_many([incoming])
+                totals["tax_bill"] += 1
+                continue
             log.warning("receipt %s refused: %s", incoming.name, exc)
             exchange.failed(incoming, f"{exc.code}: {exc.message}")
             totals["refused"] += 1

@@ -17,8 +17,9 @@ from clearance.loadgen import (
     unique_count,
     write_receipts,
 )
-from clearance.models import ClearanceCase, Receipt
+from clearance.models import ClearanceCase, CustomsMessage, Receipt
 from declarations.receipts import Receipt as Parsed
+from declarations.receipts import build_receipts
 from kit.db import session_scope
 from kit.outbox import Event
 from tests.conftest import Stack
@@ -126,3 +127,19 @@ def test_receipt_for_unknown_declaration_is_kept_unmatched(stack: Stack) -> None
     stranger = Parsed("CEB622", "X" * 36, 2, "20261129090000000", "", {"copNo": "CWNOPE"})
     write_receipts(gateway().receive_dir, [stranger, *receipts[:1]])
     assert ingest_receipts() == {"unmatched": 1, "applied": 1}
+
+
+def test_schema_failure_ceb900_rejects_the_declaration_it_answers(stack: Stack) -> None:
+    with session_scope() as session:
+        seeded = seed_submitted_cases(session, 1)
+        case = session.scalars(select(ClearanceCase)).one()
+        assert case.id is not None
+        session.add(
+            CustomsMessage(case_id=case.id, message_type="CEB621", guid=seeded[0].guid, xml="<x/>")
+        )
+    failure = Parsed("CEB900", seeded[0].guid, -1, "20261129090000000", "报文校验失败", {})
+    folder = gateway().receive_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "CEB900_1.xml").write_bytes(build_receipts("CEB900", [failure], guid="F" * 36))
+    assert ingest_receipts() == {"applied": 1}
+    assert final_states() == {seeded[0].cop_no: "rejected"}
