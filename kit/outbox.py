@@ -143,9 +143,11 @@ def _dispatch(session: Session, events: list[Event]) -> None:
     for event in events:
         assert event.id is not None
         by_topic[event.topic].append(event.id)
+    # Enqueue before the events are marked dispatched: if Redis is away the mark rolls back and
+    # the sweeper relays them later (at least once; every subscriber job is idempotent).
     for topic, ids in by_topic.items():
         for sub in _subscriptions.get(topic, []):
-            jobs.enqueue_after_commit(session, sub.queue, sub.func, ids)
+            jobs.enqueue(sub.queue, sub.func, ids)
     ids = [event.id for event in events if event.id is not None]
     session.execute(update(Event).where(col(Event.id).in_(ids)).values(dispatched_at=utcnow()))
 
