@@ -201,3 +201,18 @@ def test_return_before_release_is_refused(client: TestClient) -> None:
     _, cop_no = submit_parcel(client, admin)
     refused = client.post(f"{API}/declarations/{cop_no}/return", headers=auth(admin))
     assert refused.status_code == 409 and refused.json()["code"] == "not_released"
+
+
+def test_batch_submission_sends_waiting_declarations(client: TestClient) -> None:
+    admin = api_key()
+    _, cop_no = submit_parcel(client, admin)
+    with session_scope() as session:
+        case = session.scalars(select(ClearanceCase)).one()
+        message = session.scalars(select(CustomsMessage)).one()
+        case.state, message.transport_state = "declared", "pending"
+        session.add_all([case, message])
+    done = client.post(f"{API}/submit", json={"cop_nos": [cop_no]}, headers=auth(admin))
+    assert done.json() == {"submitted": [cop_no]}
+    wait_until(lambda: case_state(cop_no) == "submitted", "the batch to be sent")
+    with session_scope() as session:
+        assert session.scalars(select(col(CustomsMessage.transport_state))).one() == "written"

@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import random
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +25,7 @@ from kit import queue
 from kit.db import session_scope
 from kit.settings import get_settings
 from tests.clearance.test_ingest import final_states
-from tests.clearance.workers_harness import ThrowawayRedis, start_workers, stop_workers
+from tests.clearance.workers_harness import ROOT, ThrowawayRedis, start_workers, stop_workers
 from tests.conftest import Stack, make_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.production]
@@ -137,3 +139,14 @@ def test_ten_thousand_receipts_at_once(production: Stack) -> None:
     assert set(totals) <= {"applied", "stale"} and sum(totals.values()) == len(receipts)
     assert final_states() == expected_states(receipts)
     assert _folders_empty()
+
+
+def test_forking_worker_opens_its_own_connections(production: Stack) -> None:
+    receipts = _seed(50)
+    write_receipts(gateway().receive_dir, receipts)
+    queue.enqueue("ingest", "clearance.jobs.ingest_receipts")
+    command = [sys.executable, "-m", "cli", "worker", "--fork", "--burst", "--queues", "ingest"]
+    finished = subprocess.run(command, cwd=ROOT, env={**os.environ}, timeout=120, check=False)
+    assert finished.returncode == 0
+    assert len(receipts) - stored() == 0
+    assert final_states() == expected_states(receipts)
