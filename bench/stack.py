@@ -64,8 +64,9 @@ def wipe_prefix(prefix: str) -> None:
 def bench_stack(part: str, *, redis: bool = True, keep: bool = False) -> Iterator[str]:
     """A migrated, seeded PostgreSQL database and a private Redis prefix for one part."""
     saved = dict(os.environ)
-    name = f"clearway_bench_{part}"
-    prefix = f"bench-{part}-{uuid.uuid4().hex[:6]}"
+    tag = uuid.uuid4().hex[:6]  # the suite's bench tests and a bench run may overlap
+    name = f"clearway_bench_{part}_{tag}"
+    prefix = f"bench-{part}-{tag}"
     data_dir = Path(os.environ.get("CLEARWAY_BENCH_DATA", "var/bench")) / part
     configure(fresh_database(name), data_dir, prefix, REDIS_URL if redis else None)
     upgrade()
