@@ -49,8 +49,16 @@ def wrong_check_digit(id_number: str) -> str:
     return id_number[:17] + ("0" if id_number[17] != "0" else "1")
 
 
+def _order_exists(order_no: str) -> bool:
+    with session_scope() as session:
+        query = select(col(Order.id)).where(col(Order.order_no) == order_no)
+        return session.scalars(query).first() is not None
+
+
 def corrupt_buyer_id(order_no: str) -> str:
     """Break the stored buyer ID, as a bad import would; returns the correct number."""
+    # The request's transaction may commit a moment after its response has been sent.
+    wait_until(lambda: _order_exists(order_no), f"order {order_no} to be committed", timeout=10)
     with session_scope() as session:
         order = session.scalars(select(Order).where(col(Order.order_no) == order_no)).one()
         good, order.buyer_id_number = (

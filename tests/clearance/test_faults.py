@@ -105,7 +105,7 @@ def test_redis_restarted_mid_run_loses_nothing(production: Stack, monkeypatch) -
     monkeypatch.setenv("CLEARWAY_REDIS_URL", redis.url)
     get_settings.cache_clear()
     queue.reset_connections()
-    receipts = _seed(260)
+    receipts = _seed(130)
     write_receipts(gateway().receive_dir, receipts)
     workers = start_workers(2)
     try:
