@@ -99,16 +99,17 @@ def _point_here(env: dict[str, str]) -> None:
 
 @contextmanager
 def scan_stack() -> Iterator[dict[str, str]]:
-    """A migrated, seeded PostgreSQL database and a private Redis prefix; dropped afterwards."""
-    saved = dict(os.environ)
-    _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-    _admin(f'CREATE DATABASE "{DB_NAME}"')
-    env = _env(PG_ADMIN.rsplit("/", 1)[0] + f"/{DB_NAME}", f"bench-scans-{uuid.uuid4().hex[:6]}")
-    _point_here(env)
-    upgrade()
-    with session_scope() as session:
-        seed_reference(session)
+    """A migrated, seeded PostgreSQL database of its own and a private Redis prefix; both go
+    afterwards (a name per run, so two runs never drop each other's database)."""
+    saved, run = dict(os.environ), uuid.uuid4().hex[:8]
+    name = f"{DB_NAME}_{run}"
+    _admin(f'CREATE DATABASE "{name}"')
+    env = _env(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", f"bench-scans-{run}")
     try:
+        _point_here(env)
+        upgrade()
+        with session_scope() as session:
+            seed_reference(session)
         yield env
     finally:
         redis = queue.get_redis()
@@ -118,7 +119,7 @@ def scan_stack() -> Iterator[dict[str, str]]:
         os.environ.clear()
         os.environ.update(saved)
         get_settings.cache_clear()
-        _admin(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _order_row(run: str, i: int, merchant_id: int, warehouse_id: int) -> dict[str, Any]:
