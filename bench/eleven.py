@@ -23,6 +23,7 @@ from bench import bulkintake
 from bench.eleven_report import Marks, build_report, open_work, render
 from bench.memory import MemorySampler
 from clearance.labeling import label_data
+from clearance.models import ClearanceCase
 from clearance.simulator import CustomsSimulator
 from clearance.wiring import ticker, wire
 from kit.db import session_scope
@@ -147,10 +148,12 @@ def scan_all(plan: Plan, reads: list[tuple[str, str]], timings: Timings) -> None
 
 def _released_orders(first_order_id: int) -> list[Order]:
     with session_scope() as session:
+        # Driven by the indexed case state, so the query stays small as the run grows.
         query = (
             select(Order)
-            .join(Parcel, col(Parcel.order_id) == col(Order.id))
-            .where(col(Order.id) >= first_order_id, col(Parcel.customs_state) == "released")
+            .join(ClearanceCase, col(ClearanceCase.order_id) == col(Order.id))
+            .join(Parcel, col(Parcel.id) == col(ClearanceCase.parcel_id))
+            .where(col(ClearanceCase.state) == "released", col(Order.id) >= first_order_id)
             .where(col(Parcel.floor_state) != "shipped")
             .order_by(col(Order.id))
             .limit(GATE_BATCH)
