@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session, col, select
 
@@ -22,7 +22,10 @@ from warehouses.station import floor_summary
 router = APIRouter(include_in_schema=False)
 REASONS = ("unknown", "wrong_warehouse", "overweight", "underweight", "cancelled")
 FloorPage = Annotated[Principal, Depends(require_page(Role.staff, Role.admin))]
-Station = Annotated[str, Query(min_length=1, max_length=40, pattern=r"^[\w.-]+$")]
+STATION_NAME = r"^[\w.-]+$"
+Station = Annotated[str, Query(min_length=1, max_length=40, pattern=STATION_NAME)]
+# A station named in the path survives the trip through the login page (the query does not).
+NamedStation = Annotated[str, Path(min_length=1, max_length=40, pattern=STATION_NAME)]
 
 
 def _warehouse(session: Session, code: str, principal: Principal) -> Warehouse:
@@ -75,6 +78,20 @@ def gate_page(
     return _page(
         request, "scan.html", principal, warehouse=warehouse, station=station, mode="gate_out"
     )
+
+
+@router.get("/floor/{code}/scan/{station}", response_class=HTMLResponse)
+def named_scan_page(
+    request: Request, code: str, station: NamedStation, session: SessionDep, principal: FloorPage
+) -> HTMLResponse:
+    return scan_page(request, code, session, principal, station)
+
+
+@router.get("/floor/{code}/gate/{station}", response_class=HTMLResponse)
+def named_gate_page(
+    request: Request, code: str, station: NamedStation, session: SessionDep, principal: FloorPage
+) -> HTMLResponse:
+    return gate_page(request, code, session, principal, station)
 
 
 @router.get("/floor/{code}/exceptions", response_class=HTMLResponse)

@@ -45,6 +45,10 @@ def test_floor_pages_need_a_login_and_the_right_warehouse(floor: Floor) -> None:
     elsewhere = _logged_in(api_key(Role.staff, warehouse_codes=("SH",)))
     for path in ("/floor/HZ", "/floor/HZ/scan", "/floor/HZ/gate", "/floor/HZ/exceptions"):
         assert elsewhere.get(path).status_code == 403
-    station = _logged_in(api_key(Role.staff, warehouse_codes=("HZ",))).get("/floor/HZ/gate")
+    staff = _logged_in(api_key(Role.staff, warehouse_codes=("HZ",)))
+    station = staff.get("/floor/HZ/gate")
     assert station.status_code == 200
     assert 'data-mode="gate_out"' in station.text and 'name="csrf-token"' in station.text
+    named = staff.get("/floor/HZ/scan/dock-2")
+    assert 'data-station="dock-2"' in named.text and 'data-mode="inbound"' in named.text
+    assert staff.get("/floor/HZ/scan/no spaces").status_code == 422
