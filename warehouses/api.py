@@ -36,6 +36,7 @@ from warehouses.schemas import (
     ScanLogRow,
     ScanOut,
     StationIn,
+    UndoOut,
 )
 
 api = APIRouter(prefix="/api/v1", tags=["floor"])
@@ -175,10 +176,10 @@ def get_scans(
     return station.recent_scans(session, warehouse, station_name, principal, limit)
 
 
-@api.post("/scans/undo", response_model=ScanLogRow)
+@api.post("/scans/undo", response_model=UndoOut)
 def post_undo(
     _writer: Serialised, data: StationIn, session: SessionDep, principal: Floor
-) -> ScanLogRow:
+) -> UndoOut:
     """Undo the station's last scan: its parcel goes back to expected, exceptions withdrawn."""
     return station.undo_last(session, data, principal)
 

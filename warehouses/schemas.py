@@ -172,6 +172,12 @@ class ScanLogRow(BaseModel):
     undone_at: datetime | None
 
 
+class UndoOut(ScanLogRow):
+    """The scan undone, and how many parcels it had taken in that are expected again."""
+
+    parcels_put_back: int
+
+
 class BagIn(BaseModel):
     """A bag label and the parcels (by inbound tracking number) it covers."""
 

@@ -12,7 +12,7 @@ from kit.outbox import utcnow
 from warehouses import floor_repo as repo
 from warehouses.models import FloorException, Parcel, Scan
 from warehouses.scanning import warehouse_id_of
-from warehouses.schemas import FloorSummary, ScanLogRow, StationIn
+from warehouses.schemas import FloorSummary, ScanLogRow, StationIn, UndoOut
 
 
 def recent_scans(
@@ -42,9 +42,8 @@ def _last_scan(session: Session, wh_id: int, station: str) -> Scan:
     return scan
 
 
-def _unreceive(session: Session, scan: Scan, actor: str) -> None:
-    """Put a parcel this scan took in back to expected, and say so on its timeline."""
-    assert scan.parcel_id is not None
+def _unreceive(session: Session, scan: Scan, actor: str) -> int:
+    """Put a parcel this scan took in back to expected, and say so on its timeline (1 if so)."""
     query = (
         update(Parcel)
         .where(col(Parcel.id) == scan.parcel_id, col(Parcel.floor_state) == "received")
@@ -52,16 +51,18 @@ def _unreceive(session: Session, scan: Scan, actor: str) -> None:
         .returning(col(Parcel.order_id))
     )
     order_id = session.execute(query).scalar()
-    if order_id is not None:
-        payload = {"parcel_id": scan.parcel_id, "station": scan.station}
-        outbox.record(
-            session,
-            "parcel.scan_undone",
-            ("order", order_id),
-            actor=actor,
-            source=f"scan:{scan.id}",
-            payload=payload,
-        )
+    if order_id is None:
+        return 0
+    payload = {"parcel_id": scan.parcel_id, "station": scan.station}
+    outbox.record(
+        session,
+        "parcel.scan_undone",
+        ("order", order_id),
+        actor=actor,
+        source=f"scan:{scan.id}",
+        payload=payload,
+    )
+    return 1
 
 
 def _withdraw_exceptions(session: Session, scan_ids: list[int], actor: str) -> None:
@@ -80,7 +81,7 @@ def _withdraw_exceptions(session: Session, scan_ids: list[int], actor: str) -> N
             )
 
 
-def undo_last(session: Session, data: StationIn, principal: Principal) -> ScanLogRow:
+def undo_last(session: Session, data: StationIn, principal: Principal) -> UndoOut:
     """Undo the station's last scan (and a bag's per-parcel scans); a gate-out cannot be undone."""
     principal.require_warehouse(data.warehouse)
     scan = _last_scan(session, warehouse_id_of(session, data.warehouse), data.station)
@@ -90,12 +91,12 @@ def undo_last(session: Session, data: StationIn, principal: Principal) -> ScanLo
     scans = [scan, *repo.children_of(session, scan.id)]
     when = utcnow()
     repo.mark_undone(session, [s.id for s in scans if s.id is not None], principal.actor, when)
-    for each in scans:
-        if each.outcome == "matched" and each.kind == "inbound":
-            _unreceive(session, each, principal.actor)
+    taken_in = [s for s in scans if s.outcome == "matched" and s.parcel_id and s.kind == "inbound"]
+    put_back = sum(_unreceive(session, each, principal.actor) for each in taken_in)
     _withdraw_exceptions(session, [s.id for s in scans if s.id is not None], principal.actor)
     scan.undone_at, scan.undone_by = when, principal.actor
-    return ScanLogRow.model_validate(scan, from_attributes=True)
+    row = ScanLogRow.model_validate(scan, from_attributes=True)
+    return UndoOut(**row.model_dump(), parcels_put_back=put_back)
 
 
 def _parcel_counts(session: Session, wh_id: int) -> dict[str, int]:

@@ -156,6 +156,7 @@ def test_undo_puts_the_parcel_back_so_a_rescan_matches(floor: Floor) -> None:
         "/api/v1/scans/undo", json={"warehouse": "HZ", "station": "in-1"}, headers=floor.staff
     )
     assert undo.status_code == 200 and undo.json()["undone_at"]
+    assert undo.json()["parcels_put_back"] == 1
     assert parcel_state(order["tracking_no"])[0] == "expected"
     assert len(events("parcel.scan_undone")) == 1
     assert floor.scan(order["tracking_no"])["outcome"] == "matched"
@@ -228,3 +229,16 @@ def test_a_batch_with_a_foreign_warehouse_is_refused_whole(floor: Floor) -> None
     response = floor.client.post("/api/v1/scans/batch", json={"scans": scans}, headers=floor.staff)
     assert response.status_code == 403
     assert count(Scan) == 0 and parcel_state(here["tracking_no"])[0] == "expected"
+
+
+def test_undoing_a_bag_scan_puts_all_its_parcels_back(floor: Floor) -> None:
+    orders = [floor.order(i) for i in (21, 22)]
+    bag = {"warehouse": "HZ", "label": "BAG-U", "tracking_nos": [o["tracking_no"] for o in orders]}
+    floor.client.post("/api/v1/bags", json=bag, headers=floor.staff)
+    assert floor.scan("BAG-U")["outcome"] == "matched"
+    undo = floor.client.post(
+        "/api/v1/scans/undo", json={"warehouse": "HZ", "station": "in-1"}, headers=floor.staff
+    )
+    assert undo.status_code == 200 and undo.json()["parcels_put_back"] == 2
+    assert {parcel_state(o["tracking_no"])[0] for o in orders} == {"expected"}
+    assert len(events("parcel.scan_undone")) == 2
