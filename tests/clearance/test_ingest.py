@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from decimal import Decimal
 
 from sqlalchemy import func, select
 from sqlmodel import col
@@ -19,9 +20,10 @@ from clearance.loadgen import (
 )
 from clearance.models import ClearanceCase, CustomsMessage, Receipt
 from declarations.receipts import Receipt as Parsed
-from declarations.receipts import build_receipts
+from declarations.receipts import TaxBill, build_ceb816, build_receipts
 from kit.db import session_scope
 from kit.outbox import Event
+from kit.settings import get_settings
 from tests.conftest import Stack
 from warehouses.models import Parcel
 
@@ -143,3 +145,24 @@ def test_schema_failure_ceb900_rejects_the_declaration_it_answers(stack: Stack) 
     (folder / "CEB900_1.xml").write_bytes(build_receipts("CEB900", [failure], guid="F" * 36))
     assert ingest_receipts() == {"applied": 1}
     assert final_states() == {seeded[0].cop_no: "rejected"}
+
+
+def test_tax_bill_is_archived_not_refused(stack: Stack) -> None:
+    bill = TaxBill(
+        guid="T" * 36,
+        return_time="20261129090000000",
+        invt_no="29282026I000000001",
+        tax_no="2928202600000001",
+        customs_tax=Decimal("0"),
+        value_added_tax=Decimal("9.10"),
+        consumption_tax=Decimal("0"),
+        status="1",
+        keys={},
+        lines=(),
+    )
+    folder = gateway().receive_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "CEB816_1.xml").write_bytes(build_ceb816([bill], guid="G" * 36))
+    assert ingest_receipts() == {"tax_bill": 1}
+    archived = list((get_settings().archive_dir / "received").rglob("CEB816_1.xml"))
+    assert len(archived) == 1 and not gateway().error_dir.exists()
