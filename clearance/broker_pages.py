@@ -14,6 +14,7 @@ from clearance.workspace import (
     exceptions,
     find_case,
     list_declarations,
+    state_counts,
     visible_warehouses,
 )
 from kit.auth import Principal, Role
@@ -49,6 +50,7 @@ def broker_list(
         where=where,
         states=WORKSPACE_STATES,
         warehouses=sorted(visible_warehouses(session, principal).values()),
+        counts=state_counts(session, principal),
     )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from clearance.actions import CORRECTABLE
@@ -103,6 +103,20 @@ def list_declarations(
         query = query.where((col(Order.order_no) == term) | (col(ClearanceCase.cop_no) == term))
     query = query.order_by(col(ClearanceCase.state_since)).limit(LIST_LIMIT)
     return [_summary(*row) for row in session.execute(query).tuples()]
+
+
+def state_counts(session: Session, principal: Principal) -> dict[str, dict[str, int]]:
+    """Declarations per visible warehouse and state: warehouse code → state → count."""
+    codes = visible_warehouses(session, principal)
+    query = (
+        select(col(ClearanceCase.warehouse_id), col(ClearanceCase.state), func.count())
+        .where(col(ClearanceCase.warehouse_id).in_(codes))
+        .group_by(col(ClearanceCase.warehouse_id), col(ClearanceCase.state))
+    )
+    counts: dict[str, dict[str, int]] = {code: {} for code in sorted(codes.values())}
+    for warehouse_id, state, count in session.execute(query).tuples():
+        counts[codes[warehouse_id]][state] = count
+    return counts
 
 
 def find_case(session: Session, principal: Principal, cop_no: str) -> ClearanceCase:

@@ -216,3 +216,14 @@ def test_batch_submission_sends_waiting_declarations(client: TestClient) -> None
     wait_until(lambda: case_state(cop_no) == "submitted", "the batch to be sent")
     with session_scope() as session:
         assert session.scalars(select(col(CustomsMessage.transport_state))).one() == "written"
+
+
+def test_workspace_page_counts_declarations_per_warehouse_and_state(client: TestClient) -> None:
+    admin = api_key()
+    broker = api_key(Role.broker, warehouse_codes=("HZ",))
+    _, cop_no = submit_parcel(client, admin)
+    state = case_state(cop_no)
+    page = client.get("/broker", headers=auth(broker))
+    assert page.status_code == 200
+    assert f'href="/broker?warehouse=HZ&state={state}">1</a>' in page.text
+    assert ">NB<" not in page.text and cop_no in page.text
