@@ -82,12 +82,14 @@ def _one_round(redis: Redis, count: int, workers: int) -> tuple[float, float, fl
 
 
 def _drop(redis: Redis, name: str) -> None:
+    """Delete this round's jobs by id (never by scanning every job in the Redis database)."""
+    queue = _queue(redis, name)
+    ids = set(queue.get_job_ids()) | set(FinishedJobRegistry(queue=queue).get_job_ids())
+    for job in Job.fetch_many(list(ids), connection=redis, serializer=JSONSerializer):
+        if job is not None:
+            job.delete()
     for key in redis.scan_iter(f"rq:*{name}*"):
         redis.delete(key)
-    for key in redis.scan_iter("rq:job:*"):
-        origin = redis.hget(key, "origin")
-        if origin in (name, name.encode()):
-            redis.delete(key)
 
 
 def run(repeat: int = 3, scale: float = 1.0) -> dict[str, Row]:
