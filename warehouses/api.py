@@ -6,7 +6,7 @@ import threading
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Header, Query, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Header, Path, Query, Response, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 from sqlmodel import Session, select
 
@@ -208,7 +208,7 @@ def get_exceptions(
 @api.post("/exceptions/{exception_id}/actions", response_model=ExceptionOut)
 def post_exception_action(
     _writer: Serialised,
-    exception_id: int,
+    exception_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
     data: ExceptionAction,
     session: SessionDep,
     principal: Floor,

@@ -114,7 +114,7 @@ class ScanIn(BaseModel):
     station: str = Field(min_length=1, max_length=40, examples=["inbound-1"])
     code: str = Field(min_length=1, max_length=100, examples=["IN-NZ-0000001"])
     weight_kg: Decimal | None = Field(default=None, gt=0, max_digits=19, decimal_places=5)
-    client_scan_id: str | None = Field(default=None, max_length=64)
+    client_scan_id: str | None = Field(default=None, min_length=1, max_length=64)
     mode: ScanMode = "inbound"
 
 
