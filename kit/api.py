@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import os
 import re
 import time
 import uuid
@@ -84,7 +85,8 @@ class RequestIdMiddleware:
             elapsed_ms = (time.perf_counter() - started) * 1000
             HTTP_REQUESTS.labels(scope["method"], str(status[0])).inc()
             HTTP_SECONDS.labels(scope["method"]).observe(elapsed_ms / 1000)
-            log.info("%s %s %s %.1fms", scope["method"], scope["path"], status[0], elapsed_ms)
+            if log.isEnabledFor(logging.INFO):
+                log.info("%s %s %s %.1fms", scope["method"], scope["path"], status[0], elapsed_ms)
             request_id_var.reset(token)
 
 
@@ -177,8 +179,9 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
 def _log_with_request_ids() -> None:
-    """Unless logging is configured already, log warnings and one line per request, each
-    with its request id."""
+    """Unless logging is configured already, log warnings, each with its request id, and one
+    line per request when CLEARWAY_ACCESS_LOG is set (a synchronous write to stderr for every
+    request costs the hot path more than the request id and metrics together)."""
     root = logging.getLogger()
     if root.handlers:
         return
@@ -186,7 +189,8 @@ def _log_with_request_ids() -> None:
     handler.addFilter(RequestIdLogFilter())
     handler.setFormatter(logging.Formatter(LOG_FORMAT))
     root.addHandler(handler)
-    log.setLevel(logging.INFO)
+    if os.environ.get("CLEARWAY_ACCESS_LOG", "").lower() in ("1", "true", "yes"):
+        log.setLevel(logging.INFO)
 
 
 async def http_error(_request: Request, error: Exception) -> Response:

@@ -1,10 +1,15 @@
 """Identity: API keys (shown once, stored as a SHA-256 digest), users with argon2id passwords,
-signed session cookies with CSRF tokens, and the roles that scope every caller."""
+signed session cookies with CSRF tokens, and the roles that scope every caller.
+
+A key's principal is remembered in-process for PRINCIPAL_TTL_S after it authenticates: revoking
+it in this process takes effect at once, revoking it from another process (the CLI, another
+worker) within that many seconds."""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -12,6 +17,8 @@ from enum import StrEnum
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import bindparam
+from sqlalchemy import select as core_select
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from kit.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
@@ -20,6 +27,7 @@ from kit.settings import get_settings
 
 KEY_PREFIX = "cw_"
 LAST_USED_EVERY = timedelta(minutes=1)
+PRINCIPAL_TTL_S = 5.0
 
 
 class Role(StrEnum):
@@ -104,21 +112,61 @@ def create_key(
     return key, raw
 
 
+_KEY_BY_LOOKUP = core_select(
+    col(ApiKey.id),
+    col(ApiKey.digest),
+    col(ApiKey.label),
+    col(ApiKey.role),
+    col(ApiKey.merchant_id),
+    col(ApiKey.warehouse_codes),
+    col(ApiKey.last_used_at),
+    col(ApiKey.revoked_at),
+).where(col(ApiKey.lookup) == bindparam("lookup"))
+# digest of the raw key -> (monotonic expiry, principal); only keys that authenticated get in.
+_principals: dict[str, tuple[float, Principal]] = {}
+
+
+def cached_principal(raw: str) -> Principal | None:
+    """The principal of a key that authenticated less than PRINCIPAL_TTL_S ago, without the
+    database; None when it has to be looked up."""
+    hit = _principals.get(_digest(raw))
+    if hit is None or hit[0] < time.monotonic():
+        return None
+    return hit[1]
+
+
+def forget_principals(key_id: int | None = None) -> None:
+    """Drop remembered principals: of one key, or all of them."""
+    for digest, (_, principal) in list(_principals.items()):
+        if key_id is None or principal.key_id == key_id:
+            _principals.pop(digest, None)
+
+
 def authenticate(session: Session, raw: str) -> Principal:
     """Resolve a raw key to its principal, or raise Unauthorized."""
     parts = raw.split("_")
     if len(parts) < 3 or not raw.startswith(KEY_PREFIX):
         raise Unauthorized("invalid_api_key", "the API key is malformed")
-    key = session.exec(select(ApiKey).where(col(ApiKey.lookup) == parts[1])).first()
-    if key is None or key.revoked_at is not None:
+    digest = _digest(raw)
+    row = session.connection().execute(_KEY_BY_LOOKUP, {"lookup": parts[1]}).first()
+    if row is None or row.revoked_at is not None:
         raise Unauthorized("invalid_api_key", "the API key is unknown or revoked")
-    if not secrets.compare_digest(key.digest, _digest(raw)):
+    if not secrets.compare_digest(row.digest, digest):
         raise Unauthorized("invalid_api_key", "the API key is unknown or revoked")
+    _touch(session, row.id, row.last_used_at)
+    codes = frozenset(code for code in row.warehouse_codes.split(",") if code)
+    principal = Principal(row.id, row.label, Role(row.role), row.merchant_id, codes)
+    _principals[digest] = (time.monotonic() + PRINCIPAL_TTL_S, principal)
+    return principal
+
+
+def _touch(session: Session, key_id: int, last_used_at: datetime | None) -> None:
     now = utcnow()
     # Recorded at most once a minute, so a polling page does not turn every read into a write.
-    if key.last_used_at is None or now - key.last_used_at > LAST_USED_EVERY:
-        key.last_used_at = now
-    return principal_of(key)
+    if last_used_at is None or now - last_used_at > LAST_USED_EVERY:
+        key = session.get(ApiKey, key_id)
+        if key is not None:
+            key.last_used_at = now
 
 
 def principal_of(key: ApiKey) -> Principal:
@@ -131,6 +179,7 @@ def revoke_key(session: Session, key_id: int) -> ApiKey:
     if key is None:
         raise NotFound("api_key_not_found", f"no API key with id {key_id}", field="key_id")
     key.revoked_at = key.revoked_at or utcnow()
+    forget_principals(key_id)
     return key
 
 

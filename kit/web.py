@@ -7,16 +7,26 @@ Every route declares who may call it with one dependency, e.g.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
 from urllib.parse import quote
 
+import anyio
 from fastapi import Depends, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
-from kit.auth import Principal, Role, authenticate, check_csrf, read_session, session_principal
-from kit.db import session_scope
+from kit.auth import (
+    Principal,
+    Role,
+    authenticate,
+    cached_principal,
+    check_csrf,
+    read_session,
+    session_principal,
+)
+from kit.db import get_engine
 from kit.errors import Forbidden, Unauthorized
 
 SESSION_COOKIE = "clearway_session"
@@ -33,10 +43,36 @@ cookie_scheme = APIKeyCookie(
 )
 
 
-def get_session() -> Iterator[Session]:
-    """One transaction per request: committed when the handler returns, rolled back on error."""
-    with session_scope() as session:
+async def get_session() -> AsyncIterator[Session]:
+    """One transaction per request: committed when the handler returns, rolled back on error.
+    Opening a session does no I/O, so it stays on the loop; the commit takes the thread pool,
+    and only when the handler left something to commit."""
+    session = Session(get_engine(), expire_on_commit=False)
+    try:
         yield session
+        if _has_work(session):
+            await run_in_threadpool(_commit, session)
+        else:
+            session.close()
+    except BaseException:
+        # Even when the request is cancelled, its connection must go back clean.
+        with anyio.CancelScope(shield=True):
+            await run_in_threadpool(_roll_back, session)
+        raise
+
+
+def _has_work(session: Session) -> bool:
+    return bool(session.in_transaction() or session.new or session.dirty or session.deleted)
+
+
+def _commit(session: Session) -> None:
+    with session:
+        session.commit()
+
+
+def _roll_back(session: Session) -> None:
+    with session:
+        session.rollback()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -69,7 +105,7 @@ def _from_cookie(request: Request, session: Session, cookie: str, csrf: str | No
     return session_principal(session, data)
 
 
-def optional_principal(
+async def optional_principal(
     request: Request,
     session: SessionDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
@@ -77,16 +113,17 @@ def optional_principal(
     cookie: Annotated[str | None, Depends(cookie_scheme)],
     csrf: Annotated[str | None, Depends(presented_csrf)],
 ) -> Principal | None:
-    """The caller by API key (header) or by session cookie; None when neither was sent."""
+    """The caller by API key (header) or by session cookie; None when neither was sent.
+    A key seen in the last few seconds needs no database, and so no trip through the pool."""
     raw = _raw_key(bearer, x_api_key)
     if raw:
-        return authenticate(session, raw)
+        return cached_principal(raw) or await run_in_threadpool(authenticate, session, raw)
     if cookie:
-        return _from_cookie(request, session, cookie, csrf)
+        return await run_in_threadpool(_from_cookie, request, session, cookie, csrf)
     return None
 
 
-def get_principal(
+async def get_principal(
     principal: Annotated[Principal | None, Depends(optional_principal)],
 ) -> Principal:
     if principal is None:
@@ -105,20 +142,23 @@ def _check_role(principal: Principal, roles: tuple[Role, ...]) -> Principal:
     return principal
 
 
-def require(*roles: Role) -> Callable[[Principal], Principal]:
+RoleCheck = Callable[..., Coroutine[Any, Any, Principal]]
+
+
+def require(*roles: Role) -> RoleCheck:
     """A dependency that lets only the given roles through (and declares them for audits)."""
 
-    def check(principal: PrincipalDep) -> Principal:
+    async def check(principal: PrincipalDep) -> Principal:
         return _check_role(principal, roles)
 
     setattr(check, ROLES_ATTR, roles)
     return check
 
 
-def require_page(*roles: Role) -> Callable[[Request, Principal | None], Principal]:
+def require_page(*roles: Role) -> RoleCheck:
     """Like `require`, for pages: a browser without a session is sent to the login page."""
 
-    def check(
+    async def check(
         request: Request,
         principal: Annotated[Principal | None, Depends(optional_principal)],
     ) -> Principal:
