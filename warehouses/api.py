@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from kit.auth import Principal, Role
 from kit.errors import Conflict
 from kit.settings import get_settings
-from kit.web import SessionDep, require
+from kit.web import SessionDep, committing, require
 from warehouses import bulk, exceptions, pages, station
 from warehouses.bags import create_bag
 from warehouses.intake import cancel_order, submit_order
@@ -150,8 +150,8 @@ async def post_scan(
     _writer: Serialised, data: ScanIn, session: SessionDep, principal: Floor
 ) -> ScanOut:
     """Judge one scan (inbound or gate-out): the outcome, what it matched, and why."""
-    # The hot path: one trip through the thread pool for the database work, none to serialise.
-    return await run_in_threadpool(scan, session, data, principal)
+    # The hot path: one trip through the thread pool for the database work and the commit.
+    return await run_in_threadpool(committing(session, scan), session, data, principal)
 
 
 @api.post("/scans/batch", response_model=ScanBatchOut)
