@@ -125,7 +125,6 @@ async def optional_principal(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     x_api_key: Annotated[str | None, Depends(api_key_scheme)],
     cookie: Annotated[str | None, Depends(cookie_scheme)],
-    csrf: Annotated[str | None, Depends(presented_csrf)],
 ) -> Principal | None:
     """The caller by API key (header) or by session cookie; None when neither was sent.
     A key seen in the last few seconds needs no database, and so no trip through the pool."""
@@ -133,6 +132,7 @@ async def optional_principal(
     if raw:
         return cached_principal(raw) or await run_in_threadpool(authenticate, session, raw)
     if cookie:
+        csrf = await presented_csrf(request)
         return await run_in_threadpool(_from_cookie, request, session, cookie, csrf)
     return None
 
