@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from clearance.models import ClearanceCase
 from clearance.state import check_move
@@ -22,9 +22,20 @@ def case_for_order(session: Session, order_id: int) -> ClearanceCase | None:
     return session.exec(select(ClearanceCase).where(ClearanceCase.order_id == order_id)).first()
 
 
-def open_case(session: Session, parcel: Parcel, warehouse_code: str) -> ClearanceCase:
-    """The case of a matched parcel, created on first sight (idempotent)."""
-    existing = case_for_order(session, parcel.order_id)
+def existing_cases(session: Session, order_ids: list[int]) -> dict[int, ClearanceCase]:
+    """The cases already open for these orders, by order id (one query for a batch)."""
+    query = select(ClearanceCase).where(col(ClearanceCase.order_id).in_(order_ids))
+    return {case.order_id: case for case in session.exec(query)}
+
+
+def open_case(
+    session: Session, parcel: Parcel, warehouse_code: str, *, exists: bool | None = None
+) -> ClearanceCase:
+    """The case of a matched parcel, created on first sight (idempotent).
+
+    `exists=False` says the caller already looked (see `existing_cases`) and found none.
+    """
+    existing = None if exists is False else case_for_order(session, parcel.order_id)
     if existing is not None:
         return existing
     assert parcel.id is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from lxml import etree
 from sqlmodel import Session, col, select
@@ -48,14 +49,30 @@ def _line(line: OrderLine, sku: Sku) -> InventoryLine:
     )
 
 
-def _lines(session: Session, order_id: int) -> tuple[InventoryLine, ...]:
-    query = (
+def _lines_query(order_ids: list[int]) -> Any:
+    return (
         select(OrderLine, Sku)
         .join(Sku, col(Sku.id) == col(OrderLine.sku_id))
-        .where(OrderLine.order_id == order_id)
-        .order_by(col(OrderLine.gnum))
+        .where(col(OrderLine.order_id).in_(order_ids))
+        .order_by(col(OrderLine.order_id), col(OrderLine.gnum))
     )
-    return tuple(_line(line, sku) for line, sku in session.exec(query))
+
+
+def _lines(session: Session, order_id: int) -> tuple[InventoryLine, ...]:
+    return tuple(_line(line, sku) for line, sku in session.exec(_lines_query([order_id])))
+
+
+def preload_for_orders(
+    session: Session, order_ids: list[int]
+) -> dict[int, tuple[InventoryLine, ...]]:
+    """Load a batch's orders and merchants into the session, and return each order's lines."""
+    orders = session.exec(select(Order).where(col(Order.id).in_(order_ids))).all()
+    merchant_ids = {order.merchant_id for order in orders}
+    session.exec(select(Merchant).where(col(Merchant.id).in_(merchant_ids))).all()
+    lines: dict[int, list[InventoryLine]] = {}
+    for line, sku in session.exec(_lines_query(order_ids)):
+        lines.setdefault(line.order_id, []).append(_line(line, sku))
+    return {order_id: tuple(found) for order_id, found in lines.items()}
 
 
 def _weights(lines: tuple[InventoryLine, ...], parcel: Parcel) -> tuple[Decimal, Decimal]:
@@ -65,14 +82,21 @@ def _weights(lines: tuple[InventoryLine, ...], parcel: Parcel) -> tuple[Decimal,
     return gross, net
 
 
-def build_inventory(session: Session, case: ClearanceCase, *, app_type: str = "1") -> Inventory:
+def build_inventory(
+    session: Session,
+    case: ClearanceCase,
+    *,
+    app_type: str = "1",
+    lines: tuple[InventoryLine, ...] | None = None,
+) -> Inventory:
+    """The CEB621 input of a case; `lines` may come preloaded for a whole batch."""
     order = session.get(Order, case.order_id)
     parcel = session.get(Parcel, case.parcel_id)
     warehouse = session.get(Warehouse, case.warehouse_id)
     assert order is not None and parcel is not None and warehouse is not None
     merchant = session.get(Merchant, order.merchant_id)
     assert merchant is not None
-    lines = _lines(session, order.id or 0)
+    lines = lines if lines is not None else _lines(session, order.id or 0)
     gross, net = _weights(lines, parcel)
     now = datetime.now()
     return Inventory(
@@ -119,9 +143,18 @@ def transfer_for(warehouse: Warehouse) -> Transfer:
     )
 
 
-def build_message(session: Session, case: ClearanceCase, *, app_type: str = "1") -> CustomsMessage:
-    """Build, validate and store the CEB621 of a case; invalid XML is refused with findings."""
-    inventory = build_inventory(session, case, app_type=app_type)
+def build_message(
+    session: Session,
+    case: ClearanceCase,
+    *,
+    app_type: str = "1",
+    lines: tuple[InventoryLine, ...] | None = None,
+) -> CustomsMessage:
+    """Build, validate and store the CEB621 of a case; invalid XML is refused with findings.
+
+    Nothing is added to the session unless the message is valid.
+    """
+    inventory = build_inventory(session, case, app_type=app_type, lines=lines)
     warehouse = session.get(Warehouse, case.warehouse_id)
     assert warehouse is not None and case.id is not None
     root = build_ceb621(inventory, transfer_for(warehouse))

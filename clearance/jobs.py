@@ -10,15 +10,16 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session, col, select
 
 from clearance.actions import request_cancel
-from clearance.cases import move, open_case
+from clearance.cases import existing_cases, move, open_case
 from clearance.config import pipeline_settings
-from clearance.declare import DeclarationInvalid, build_message
+from clearance.declare import DeclarationInvalid, build_message, preload_for_orders
 from clearance.exchange import gateway_for, receiving_gateways
 from clearance.gateway.folder import FolderExchange
 from clearance.gateway.port import IncomingFile, OutgoingMessage
 from clearance.ingest import ReceiptFile, ingest_files
 from clearance.models import ClearanceCase, CustomsMessage
 from clearance.state import check_move
+from declarations.model import InventoryLine
 from declarations.receipts import parse_receipts
 from kit import outbox
 from kit import queue as jobs
@@ -42,21 +43,31 @@ def _order_ids(session: Session, event_ids: list[int]) -> list[int]:
 def declare_matched(event_ids: list[int]) -> int:
     """For `parcel.matched` events: open the case and build a validated CEB621 for each."""
     with session_scope() as session:
+        order_ids = _order_ids(session, event_ids)
         parcels = session.exec(
             select(Parcel, col(Warehouse.code))
             .join(Warehouse, col(Warehouse.id) == col(Parcel.warehouse_id))
-            .where(col(Parcel.order_id).in_(_order_ids(session, event_ids)))
-        )
-        return sum(_declare_one(session, parcel, code) for parcel, code in parcels.all())
+            .where(col(Parcel.order_id).in_(order_ids))
+        ).all()
+        # One query per table for the whole batch, not one per parcel: the declare stage
+        # was the 11.11 ceiling at ~15 statements a parcel (BENCHMARKS.md).
+        lines = preload_for_orders(session, order_ids)
+        cases = existing_cases(session, order_ids)
+        return sum(_declare_one(session, p, code, cases, lines) for p, code in parcels)
 
 
-def _declare_one(session: Session, parcel: Parcel, warehouse_code: str) -> int:
-    case = open_case(session, parcel, warehouse_code)
+def _declare_one(
+    session: Session,
+    parcel: Parcel,
+    warehouse_code: str,
+    cases: dict[int, ClearanceCase],
+    lines: dict[int, tuple[InventoryLine, ...]],
+) -> int:
+    case = cases.get(parcel.order_id) or open_case(session, parcel, warehouse_code, exists=False)
     if case.state != "matched":
         return 0
     try:
-        with session.begin_nested():
-            message = build_message(session, case)
+        message = build_message(session, case, lines=lines.get(case.order_id))
     except DeclarationInvalid as exc:
         outbox.record(
             session,
@@ -91,6 +102,7 @@ def send_pending(case_ids: list[int]) -> int:
 
 
 def _send_for_orders(session: Session, order_ids: list[int]) -> int:
+    gateways: dict[int, FolderExchange] = {}
     query = (
         select(CustomsMessage, ClearanceCase)
         .join(ClearanceCase, col(ClearanceCase.id) == col(CustomsMessage.case_id))
@@ -103,13 +115,21 @@ def _send_for_orders(session: Session, order_ids: list[int]) -> int:
     if session.get_bind().dialect.name == "postgresql":
         # Two workers never write the same message twice.
         query = query.with_for_update(of=CustomsMessage, skip_locked=True)
-    return sum(_send(session, message, case) for message, case in session.exec(query).all())
+    rows = session.exec(query).all()
+    return sum(_send(session, message, case, gateways) for message, case in rows)
 
 
-def _send(session: Session, message: CustomsMessage, case: ClearanceCase) -> int:
+def _send(
+    session: Session,
+    message: CustomsMessage,
+    case: ClearanceCase,
+    gateways: dict[int, FolderExchange],
+) -> int:
     outgoing = OutgoingMessage(message.message_type, case.cop_no, message.xml.encode())
+    if case.warehouse_id not in gateways:
+        gateways[case.warehouse_id] = gateway_for(session, case.warehouse_id)
     try:
-        message.file_name = gateway_for(session, case.warehouse_id).send(outgoing)
+        message.file_name = gateways[case.warehouse_id].send(outgoing)
     except OSError as exc:
         message.transport_state, message.transport_error = "failed", str(exc)[:1000]
         session.add(message)
