@@ -4,33 +4,19 @@ pre-flight finding, fixes the order data, resubmits, and watches it reach releas
 from __future__ import annotations
 
 import re
-import socket
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from app import create_app
 from kit.auth import Role
+from tests.browser import chromium_page, live_server
 from tests.clearance.broker_flow import case_state, corrupt_buyer_id, wait_until
 from tests.conftest import Stack, make_stack
 from tests.factories import api_key, auth, order_payload
 
 pytestmark = pytest.mark.browser
-playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture
@@ -38,37 +24,17 @@ def embedded(request, monkeypatch, tmp_path) -> Iterator[Stack]:
     yield from make_stack(request, monkeypatch, tmp_path, "sqlite", redis=False)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def server(embedded: Stack) -> Iterator[str]:
     """The whole system: API, pages, embedded worker and the customs simulator."""
-    port = _free_port()
-    app_server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(background=True), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=app_server.run, daemon=True)
-    thread.start()
-    wait_until(lambda: app_server.started, "uvicorn to start", timeout=20)
-    yield f"http://127.0.0.1:{port}"
-    app_server.should_exit = True
-    thread.join(10)
+    with live_server(background=True) as url:
+        yield url
 
 
 @pytest.fixture
 def page(server: str) -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser.new_page(viewport={"width": 1200, "height": 900})
-        browser.close()
+    with chromium_page() as tab:
+        yield tab
 
 
 def _rejected_parcel(server: str) -> str:

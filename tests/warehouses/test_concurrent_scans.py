@@ -6,7 +6,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
-from tests.warehouses.conftest import Floor, count, events, live_server
+from tests.browser import live_server
+from tests.warehouses.conftest import Floor, count, events
 from warehouses import api
 from warehouses.models import Scan
 

@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from kit.auth import Role
+from tests.browser import chromium_page, live_server
 from tests.conftest import Stack, make_stack
 from tests.factories import api_key
 from tests.identities import place_order
-from tests.warehouses.conftest import live_server
 
 pytestmark = pytest.mark.browser
-playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 @pytest.fixture
@@ -39,15 +28,10 @@ def server(embedded: Stack) -> Iterator[str]:
 
 @pytest.fixture
 def page(server: str) -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian's chromium is not installed")
-    with playwright_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        tab = browser.new_page(viewport={"width": 1280, "height": 900})
+    with chromium_page(1280, 900) as tab:
         script_errors: list[str] = []
         tab.on("pageerror", lambda error: script_errors.append(str(error)))
         yield tab
-        browser.close()
     assert script_errors == []
 
 
