@@ -20,7 +20,7 @@ def alembic_config(url: str | None = None) -> Config:
 
 
 def upgrade(url: str | None = None) -> None:
-    """Bring the database to the newest schema: every branch head, one per package."""
+    """Bring the database to the newest schema (every head, should a package branch off again)."""
     command.upgrade(alembic_config(url), "heads")
 
 
