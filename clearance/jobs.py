@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 ACTOR = "clearway"
 INGEST = "clearance.jobs.ingest_receipts"
 SEND = "clearance.jobs.send_pending"
+DECLARE_PENDING = "clearance.jobs.declare_pending"
+DECLARE_BATCH = 300
 TAX_BILL = "receipt_is_tax_bill"
 
 
@@ -40,20 +42,51 @@ def _order_ids(session: Session, event_ids: list[int]) -> list[int]:
     return sorted(set(session.scalars(query)))
 
 
+def declare_pending() -> int:
+    """Declare every matched parcel that has no case yet, a few hundred per transaction."""
+    jobs.clear_once("declare", DECLARE_PENDING)
+    total = 0
+    while True:
+        with session_scope() as session:
+            order_ids = _undeclared_orders(session)
+            total += _declare_orders(session, order_ids)
+        if len(order_ids) < DECLARE_BATCH:
+            return total
+
+
+def _undeclared_orders(session: Session) -> list[int]:
+    """Orders of matched parcels without a case, oldest first; others' claims are skipped."""
+    query = (
+        select(col(Parcel.order_id))
+        .outerjoin(ClearanceCase, col(ClearanceCase.parcel_id) == col(Parcel.id))
+        .where(col(Parcel.floor_state) == "received", col(ClearanceCase.id).is_(None))
+        .order_by(col(Parcel.id))
+        .limit(DECLARE_BATCH)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(of=Parcel, skip_locked=True)
+    return list(session.exec(query).all())
+
+
 def declare_matched(event_ids: list[int]) -> int:
     """For `parcel.matched` events: open the case and build a validated CEB621 for each."""
     with session_scope() as session:
-        order_ids = _order_ids(session, event_ids)
-        parcels = session.exec(
-            select(Parcel, col(Warehouse.code))
-            .join(Warehouse, col(Warehouse.id) == col(Parcel.warehouse_id))
-            .where(col(Parcel.order_id).in_(order_ids))
-        ).all()
-        # One query per table for the whole batch, not one per parcel: the declare stage
-        # was the 11.11 ceiling at ~15 statements a parcel (BENCHMARKS.md).
-        lines = preload_for_orders(session, order_ids)
-        cases = existing_cases(session, order_ids)
-        return sum(_declare_one(session, p, code, cases, lines) for p, code in parcels)
+        return _declare_orders(session, _order_ids(session, event_ids))
+
+
+def _declare_orders(session: Session, order_ids: list[int]) -> int:
+    if not order_ids:
+        return 0
+    parcels = session.exec(
+        select(Parcel, col(Warehouse.code))
+        .join(Warehouse, col(Warehouse.id) == col(Parcel.warehouse_id))
+        .where(col(Parcel.order_id).in_(order_ids))
+    ).all()
+    # One query per table for the whole batch, not one per parcel: the declare stage was the
+    # 11.11 ceiling at ~15 statements a parcel (BENCHMARKS.md).
+    lines = preload_for_orders(session, order_ids)
+    cases = existing_cases(session, order_ids)
+    return sum(_declare_one(session, p, code, cases, lines) for p, code in parcels)
 
 
 def _declare_one(

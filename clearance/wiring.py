@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from clearance import webhooks
-from clearance.jobs import INGEST
+from clearance.jobs import DECLARE_PENDING, INGEST
 from kit import outbox
 from kit.queue import Ticker
 from kit.settings import get_settings
@@ -12,7 +12,7 @@ from kit.settings import get_settings
 def wire() -> None:
     """Subscribe the pipeline's jobs to the events that start them (idempotent)."""
     webhooks.subscribe()
-    outbox.subscribe("parcel.matched", "declare", "clearance.jobs.declare_matched")
+    outbox.subscribe("parcel.matched", "declare", DECLARE_PENDING, drain=True)
     outbox.subscribe("clearance.declared", "submit", "clearance.jobs.submit_declared")
     outbox.subscribe("parcel.shipped", "declare", "clearance.jobs.record_shipped")
     outbox.subscribe("order.cancelled", "declare", "clearance.jobs.cancel_orders")

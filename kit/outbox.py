@@ -50,15 +50,20 @@ class Subscription:
     topic: str
     queue: str
     func: str
+    drain: bool = False
 
 
 _subscriptions: dict[str, list[Subscription]] = defaultdict(list)
 _sweepers: list[str] = []
 
 
-def subscribe(topic: str, queue: str, func: str) -> None:
-    """Have `func(event_ids)` run on `queue` for committed events of `topic` (idempotently)."""
-    subscription = Subscription(topic, queue, func)
+def subscribe(topic: str, queue: str, func: str, *, drain: bool = False) -> None:
+    """Have `func(event_ids)` run on `queue` for committed events of `topic` (idempotently).
+
+    With `drain`, `func()` takes no ids: it drains what is pending from the database, and at
+    most one such job waits at a time, so work arrives in a few large batches, not many small.
+    """
+    subscription = Subscription(topic, queue, func, drain)
     if subscription not in _subscriptions[topic]:
         _subscriptions[topic].append(subscription)
 
@@ -147,7 +152,10 @@ def _dispatch(session: Session, events: list[Event]) -> None:
     # the sweeper relays them later (at least once; every subscriber job is idempotent).
     for topic, ids in by_topic.items():
         for sub in _subscriptions.get(topic, []):
-            jobs.enqueue(sub.queue, sub.func, ids)
+            if sub.drain:
+                jobs.enqueue_once(sub.queue, sub.func)
+            else:
+                jobs.enqueue(sub.queue, sub.func, ids)
     ids = [event.id for event in events if event.id is not None]
     session.execute(update(Event).where(col(Event.id).in_(ids)).values(dispatched_at=utcnow()))
 
