@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ import clearance.models  # registers tables, as do the imports below
 import clearance.webhook_models  # noqa: F401
 import kit.auth  # noqa: F401
 import warehouses.models  # noqa: F401
+from clearance.simulator import CustomsSimulator
 from kit import queue
 from kit.db import dispose_engines, get_engine, session_scope
 from kit.migrate import upgrade
@@ -129,3 +131,29 @@ def stack(
 ) -> Iterator[Stack]:
     """Seeded reference data on SQLite and on PostgreSQL, with the embedded queue."""
     yield from make_stack(request, monkeypatch, tmp_path, request.param, redis=False)
+
+
+@pytest.fixture
+def embedded(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[Stack]:
+    """Seeded reference data on SQLite with the embedded queue: the `make run` set-up."""
+    yield from make_stack(request, monkeypatch, tmp_path, "sqlite", redis=False)
+
+
+class Customs:
+    """The customs simulator on its own thread, answering whatever reaches the send folder."""
+
+    def __init__(self) -> None:
+        settings = get_settings()
+        self.sim = CustomsSimulator(settings.send_dir, settings.receive_dir, delay_s=0.05)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.sim.run, args=(self.stop, 0.02), daemon=True)
+
+    def __enter__(self) -> Customs:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop.set()
+        self.thread.join(5)

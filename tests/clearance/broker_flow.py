@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -15,7 +14,6 @@ from sqlmodel import col
 
 from clearance.gateway.folder import atomic_write
 from clearance.models import ClearanceCase
-from clearance.simulator import CustomsSimulator
 from declarations.codes import CEB_NS
 from declarations.receipts import Receipt, build_ceb622
 from kit.db import session_scope
@@ -106,21 +104,3 @@ def reject_sent_message(reason: str = REASON) -> str:
     name = f"CEB622_{keys['copNo']}_100.xml"
     atomic_write(get_settings().receive_dir, name, build_ceb622([receipt], guid=str(uuid.uuid4())))
     return keys["copNo"]
-
-
-class Customs:
-    """The simulator on its own thread, answering whatever reaches the send folder."""
-
-    def __init__(self) -> None:
-        settings = get_settings()
-        self.sim = CustomsSimulator(settings.send_dir, settings.receive_dir, delay_s=0.05)
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.sim.run, args=(self.stop, 0.02), daemon=True)
-
-    def __enter__(self) -> Customs:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop.set()
-        self.thread.join(5)

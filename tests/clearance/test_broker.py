@@ -17,13 +17,12 @@ from kit.db import session_scope
 from kit.settings import get_settings
 from tests.clearance.broker_flow import (
     REASON,
-    Customs,
     case_state,
     reject_sent_message,
     submit_parcel,
     wait_until,
 )
-from tests.conftest import Stack
+from tests.conftest import Customs, Stack
 from tests.factories import api_key, auth
 
 API = "/api/v1/broker"

@@ -13,15 +13,10 @@ import pytest
 from kit.auth import Role
 from tests.browser import chromium_page, live_server
 from tests.clearance.broker_flow import case_state, corrupt_buyer_id, wait_until
-from tests.conftest import Stack, make_stack
+from tests.conftest import Stack
 from tests.factories import api_key, auth, order_payload
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def embedded(request, monkeypatch, tmp_path) -> Iterator[Stack]:
-    yield from make_stack(request, monkeypatch, tmp_path, "sqlite", redis=False)
 
 
 @pytest.fixture

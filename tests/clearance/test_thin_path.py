@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,20 +14,14 @@ from fastapi.testclient import TestClient
 from lxml import etree
 
 from app import create_app
-from clearance.simulator import CustomsSimulator
 from clearance.wiring import ticker
 from declarations.validate import validate
 from kit.queue import EmbeddedWorker
 from kit.settings import get_settings
-from tests.conftest import Stack, make_stack
+from tests.conftest import Customs, Stack, make_stack
 from tests.factories import api_key, auth, order_payload
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def embedded(request, monkeypatch, tmp_path) -> Iterator[Stack]:
-    yield from make_stack(request, monkeypatch, tmp_path, "sqlite", redis=False)
 
 
 @pytest.fixture
@@ -39,24 +32,6 @@ def sqlite_redis(request, monkeypatch, tmp_path) -> Iterator[Stack]:
 @pytest.fixture
 def production(request, monkeypatch, tmp_path) -> Iterator[Stack]:
     yield from make_stack(request, monkeypatch, tmp_path, "postgresql", redis=True)
-
-
-class Customs:
-    """The simulator on its own thread, as `serve` runs it."""
-
-    def __init__(self) -> None:
-        settings = get_settings()
-        self.sim = CustomsSimulator(settings.send_dir, settings.receive_dir, delay_s=0.05)
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.sim.run, args=(self.stop, 0.02), daemon=True)
-
-    def __enter__(self) -> Customs:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop.set()
-        self.thread.join(5)
 
 
 def _wait_for_state(client: TestClient, order_no: str, key: str, state: str) -> dict:

@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 
 from app import create_app
 from kit.auth import Role
 from kit.outbox import utcnow
-from tests.conftest import Stack, make_stack
+from tests.conftest import Stack
 from tests.factories import api_key, auth
 from tests.identities import MERCHANT_A, merchant_key, place_order
-
-
-@pytest.fixture
-def embedded(request, monkeypatch, tmp_path) -> Iterator[Stack]:
-    yield from make_stack(request, monkeypatch, tmp_path, "sqlite", redis=False)
 
 
 def _page(client: TestClient, key: str, **params: Any) -> dict[str, Any]:

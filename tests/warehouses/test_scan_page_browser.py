@@ -8,16 +8,11 @@ import pytest
 
 from kit.auth import Role
 from tests.browser import chromium_page, live_server
-from tests.conftest import Stack, make_stack
+from tests.conftest import Stack
 from tests.factories import api_key
 from tests.identities import place_order
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def embedded(request, monkeypatch, tmp_path) -> Iterator[Stack]:
-    yield from make_stack(request, monkeypatch, tmp_path, "sqlite", redis=False)
 
 
 @pytest.fixture
