@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from clearance.models import ClearanceCase
 from labels import LabelData, render_pdf
@@ -17,9 +17,24 @@ STATUS_MARKS = {
 }
 
 
+def labels_for_orders(session: Session, orders: list[Order]) -> list[LabelData]:
+    """Label data of a batch, in the orders' order, with one query per table (print jobs)."""
+    ids = [order.id for order in orders]
+    parcels = {
+        p.order_id: p for p in session.exec(select(Parcel).where(col(Parcel.order_id).in_(ids)))
+    }
+    query = select(ClearanceCase).where(col(ClearanceCase.order_id).in_(ids))
+    cases = {case.order_id: case for case in session.exec(query)}
+    return [_label(session, o, parcels[o.id or 0], cases.get(o.id or 0)) for o in orders]
+
+
 def label_data(session: Session, order: Order) -> LabelData:
     parcel = session.exec(select(Parcel).where(Parcel.order_id == order.id)).one()
     case = session.exec(select(ClearanceCase).where(ClearanceCase.order_id == order.id)).first()
+    return _label(session, order, parcel, case)
+
+
+def _label(session: Session, order: Order, parcel: Parcel, case: ClearanceCase | None) -> LabelData:
     warehouse = session.get(Warehouse, order.warehouse_id)
     merchant = session.get(Merchant, order.merchant_id)
     assert warehouse is not None and merchant is not None

@@ -10,7 +10,7 @@ from typing import Any, cast
 from sqlalchemy import JSON, Column, Table, UniqueConstraint, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from clearance.labeling import label_data
+from clearance.labeling import labels_for_orders
 from kit import outbox
 from kit import queue as jobs
 from kit.auth import Principal, Role
@@ -322,7 +322,7 @@ def _claim_of(session: Session, job: PrintJob) -> _Claim:
     printer = session.get(LabelPrinter, job.printer_id)
     assert printer is not None and job.id is not None
     orders = {o.id: o for o in session.exec(select(Order).where(col(Order.id).in_(job.order_ids)))}
-    labels = [label_data(session, orders[oid]) for oid in job.order_ids]
+    labels = labels_for_orders(session, [orders[oid] for oid in job.order_ids])
     return _Claim(job.id, job.format, printer.url, printer.dpi, labels)
 
 
