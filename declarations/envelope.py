@@ -35,6 +35,7 @@ def wrap(
     receiver_id: str = DXP_RECEIVER_IMPORT,
     msg_id: str | None = None,
     created: datetime | None = None,
+    file_name: str | None = None,
 ) -> bytes:
     """Wrap a business message (e.g. a CEB621Message) for the DXP channel; the import system's
     ReceiverId is DXPEDCCEB0000002."""
@@ -49,7 +50,8 @@ def wrap(
     _sub(info, "CreatTime", stamp.strftime("%Y-%m-%dT%H:%M:%S"))  # "Creat" is the real name
     _sub(info, "MsgType", f"{message_type}Message")
     _sub(root, "Data", base64.b64encode(data).decode("ascii"))
-    _sub(_sub(root, "AddInfo"), "FileName", f"{message_type}Message_{msg_id}.xml")
+    name = file_name or f"{message_type}Message_{msg_id}.xml"
+    _sub(_sub(root, "AddInfo"), "FileName", name)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
 
 

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from clearance.gateway import dxp
 from clearance.gateway.port import IncomingFile, OutgoingMessage
+from declarations import envelope
 
 STALE_CLAIM_S = 300
 
@@ -72,8 +72,11 @@ class FolderExchange:
         name = f"{self.file_prefix}{message.message_type}_{message.business_key}_{_stamp()}.xml"
         data = message.xml
         if self.envelope_sender:
-            data = dxp.wrap(
-                data, msg_type=message.message_type, sender_id=self.envelope_sender, file_name=name
+            data = envelope.wrap(
+                data,
+                message_type=message.message_type,
+                sender_id=self.envelope_sender,
+                file_name=name,
             )
         atomic_write(self.send_dir, name, data)
         atomic_write(self._dated("sent"), name, data)
