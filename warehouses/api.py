@@ -90,6 +90,24 @@ def order_out(session: Session, order: Order) -> OrderOut:
     )
 
 
+def new_order_out(order: Order, data: OrderIn) -> OrderOut:
+    """The answer for an order just taken, from what was posted and stored (no query)."""
+    return OrderOut(
+        id=order.id or 0,
+        order_no=order.order_no,
+        merchant=data.merchant,
+        warehouse=data.warehouse,
+        goods_value=order.goods_value,
+        freight=order.freight,
+        discount=order.discount,
+        tax_total=order.tax_total,
+        actural_paid=order.actural_paid,
+        tracking_no=data.tracking_no,
+        waybill_no=data.waybill_no,
+        status=order.status,
+    )
+
+
 @api.post("/orders", status_code=status.HTTP_201_CREATED, response_model=OrderOut)
 def post_order(
     data: OrderIn,
@@ -104,7 +122,8 @@ def post_order(
     order, replayed = submit_order(session, data, principal, idempotency_key)
     if replayed:
         response.status_code = status.HTTP_200_OK
-    return order_out(session, order)
+        return order_out(session, order)
+    return new_order_out(order, data)
 
 
 @api.post("/orders/batch", response_model=BatchOut)
@@ -118,7 +137,12 @@ def post_order_batch(
     """Take many orders; answers order by order (accepted, or refused with field and reason)."""
     candidates = bulk.json_candidates(data.orders)
     return bulk.import_orders(
-        session, candidates, principal, dry_run=dry_run, idempotency_key=idempotency_key
+        session,
+        candidates,
+        principal,
+        dry_run=dry_run,
+        idempotency_key=idempotency_key,
+        commit=session.commit,
     )
 
 
@@ -133,7 +157,12 @@ def post_order_csv(
     """Import a CSV (UTF-8 or GB18030); rows of one order share merchant and order_no."""
     candidates = bulk.csv_candidates(bulk.decode_csv(file.file.read(bulk.MAX_CSV_BYTES + 1)))
     return bulk.import_orders(
-        session, candidates, principal, dry_run=dry_run, idempotency_key=idempotency_key
+        session,
+        candidates,
+        principal,
+        dry_run=dry_run,
+        idempotency_key=idempotency_key,
+        commit=session.commit,
     )
 
 

@@ -1,14 +1,14 @@
 """Bulk intake (JSON batch or CSV): each order accepted or refused on its own, with a dry run.
 
-Every order runs in its own savepoint, so a refused order leaves nothing behind while the good
-ones stay; a dry run wraps the whole batch in one more savepoint and rolls it back.
+Orders are judged in chunks by `intake_batch`: every rule runs before anything is written, so a
+refused order leaves nothing behind while the good ones of its chunk are stored together.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,8 +16,9 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from kit.auth import Principal
-from kit.errors import DomainError, FieldIssue, ValidationFailed
-from warehouses.intake import submit_order
+from kit.errors import FieldIssue, ValidationFailed
+from warehouses.intake_batch import Item, Outcome, stored_key, take_orders
+from warehouses.intake_rules import Ledger
 from warehouses.schemas import BatchOut, OrderIn, RowResult
 
 ORDER_COLUMNS = (
@@ -45,6 +46,7 @@ OPTIONAL_COLUMNS = (
     "pay_transaction_id",
 )
 MAX_CSV_BYTES = 10 * 1024 * 1024
+CHUNK = 500  # orders per insert (and per transaction when the caller commits per chunk)
 
 
 @dataclass
@@ -78,15 +80,19 @@ def _refused(candidate: Candidate, issues: list[FieldIssue]) -> RowResult:
     )
 
 
-def _issues_of(error: DomainError) -> list[FieldIssue]:
-    if isinstance(error, ValidationFailed):
-        return error.issues
-    return [FieldIssue(error.field or "order", error.code, error.message)]
+def _answer(candidate: Candidate, outcome: Outcome) -> RowResult:
+    if outcome.issues:
+        return _refused(candidate, outcome.issues)
+    return RowResult(
+        index=candidate.index,
+        order_no=outcome.order_no,
+        rows=candidate.rows,
+        status="replayed" if outcome.replayed else "accepted",
+        order_id=outcome.order_id,
+    )
 
 
-def _one(
-    session: Session, candidate: Candidate, principal: Principal, key: str | None
-) -> RowResult:
+def _item(candidate: Candidate, key: str | None) -> Item | RowResult:
     if candidate.issues:
         return _refused(candidate, candidate.issues)
     try:
@@ -94,21 +100,35 @@ def _one(
     except ValidationError as error:
         return _refused(candidate, pydantic_issues(error))
     row_key = f"{key}#{candidate.index}" if key else None
-    savepoint = session.begin_nested()
-    try:
-        order, replayed = submit_order(session, data, principal, row_key)
-    except DomainError as error:
-        savepoint.rollback()
-        return _refused(candidate, _issues_of(error))
-    savepoint.commit()
-    status = "replayed" if replayed else "accepted"
-    return RowResult(
-        index=candidate.index,
-        order_no=data.order_no,
-        rows=candidate.rows,
-        status=status,
-        order_id=order.id,
-    )
+    return Item(data, stored_key(data.merchant, row_key))
+
+
+def _chunk(
+    session: Session,
+    chunk: list[Candidate],
+    principal: Principal,
+    ledger: Ledger,
+    options: tuple[bool, str | None],
+) -> list[RowResult]:
+    dry_run, key = options
+    prepared = [_item(candidate, key) for candidate in chunk]
+    items = [p for p in prepared if isinstance(p, Item)]
+    outcomes = iter(take_orders(session, items, principal, ledger=ledger, dry_run=dry_run))
+    return [
+        p if isinstance(p, RowResult) else _answer(c, next(outcomes))
+        for c, p in zip(chunk, prepared, strict=True)
+    ]
+
+
+def _chunks(candidates: Iterable[Candidate], size: int) -> Iterator[list[Candidate]]:
+    chunk: list[Candidate] = []
+    for candidate in candidates:
+        chunk.append(candidate)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def import_orders(
@@ -119,19 +139,20 @@ def import_orders(
     dry_run: bool = False,
     idempotency_key: str | None = None,
     progress: Callable[[RowResult], None] | None = None,
+    commit: Callable[[], None] | None = None,
 ) -> BatchOut:
-    """Take each order on its own; with `dry_run` nothing is stored but every check still runs."""
-    outer = session.begin_nested() if dry_run else None
-    results = []
-    for candidate in candidates:
-        result = _one(session, candidate, principal, idempotency_key)
-        if dry_run:
-            result.order_id = None
-        results.append(result)
-        if progress:
-            progress(result)
-    if outer is not None:
-        outer.rollback()
+    """Take each order on its own merits, CHUNK orders at a time (one insert per table each),
+    calling `commit` after each chunk; a dry run runs every check and stores nothing."""
+    ledger = Ledger()  # later chunks see the earlier ones' orders even when nothing is stored
+    results: list[RowResult] = []
+    for chunk in _chunks(candidates, CHUNK):
+        answers = _chunk(session, chunk, principal, ledger, (dry_run, idempotency_key))
+        if commit is not None and not dry_run:
+            commit()
+        for answer in answers:
+            if progress:
+                progress(answer)
+        results += answers
     accepted = sum(r.status != "refused" for r in results)
     return BatchOut(
         dry_run=dry_run, accepted=accepted, refused=len(results) - accepted, results=results

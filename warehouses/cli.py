@@ -14,33 +14,24 @@ from kit.auth import SYSTEM
 from kit.db import session_scope
 from kit.migrate import upgrade
 from warehouses import bulk
-from warehouses.schemas import BatchOut, RowResult
+from warehouses.schemas import BatchOut
 
 console = Console()
-CHUNK = 200
 
 
-def _chunks(candidates: list[bulk.Candidate]) -> list[list[bulk.Candidate]]:
-    return [candidates[i : i + CHUNK] for i in range(0, len(candidates), CHUNK)]
-
-
-def _run(candidates: list[bulk.Candidate], dry_run: bool, key: str | None) -> list[RowResult]:
+def _run(candidates: list[bulk.Candidate], dry_run: bool, key: str | None) -> BatchOut:
     """Each chunk of orders commits on its own, so a long file shows progress as it lands."""
-    results: list[RowResult] = []
-    with Progress(console=console, transient=True) as progress:
+    with Progress(console=console, transient=True) as progress, session_scope() as session:
         task = progress.add_task("orders", total=len(candidates))
-        for chunk in _chunks(candidates):
-            with session_scope() as session:
-                outcome = bulk.import_orders(
-                    session,
-                    chunk,
-                    SYSTEM,
-                    dry_run=dry_run,
-                    idempotency_key=key,
-                    progress=lambda _row: progress.advance(task),
-                )
-            results += outcome.results
-    return results
+        return bulk.import_orders(
+            session,
+            candidates,
+            SYSTEM,
+            dry_run=dry_run,
+            idempotency_key=key,
+            progress=lambda _row: progress.advance(task),
+            commit=session.commit,
+        )
 
 
 def _report(out: BatchOut) -> None:
@@ -65,11 +56,7 @@ def import_orders_command(
     """Import orders from a CSV (one row per order line); reports every refused row."""
     upgrade()
     candidates = bulk.csv_candidates(bulk.decode_csv(file.read_bytes()))
-    results = _run(candidates, dry_run, idempotency_key)
-    accepted = sum(r.status != "refused" for r in results)
-    out = BatchOut(
-        dry_run=dry_run, accepted=accepted, refused=len(results) - accepted, results=results
-    )
+    out = _run(candidates, dry_run, idempotency_key)
     _report(out)
     if out.refused:
         raise typer.Exit(code=1)

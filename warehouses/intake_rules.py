@@ -1,0 +1,278 @@
+"""Every CBEC intake rule for one order, against reference data read beforehand: pure, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from declarations import rules
+from kit.errors import Conflict, FieldIssue, ValidationFailed
+from warehouses.schemas import OrderIn
+
+ORDER_COLUMNS = (
+    "merchant_id",
+    "warehouse_id",
+    "order_no",
+    "idempotency_key",
+    "status",
+    "buyer_reg_no",
+    "buyer_name",
+    "buyer_id_number",
+    "buyer_phone",
+    "consignee_name",
+    "consignee_phone",
+    "consignee_address",
+    "goods_value",
+    "freight",
+    "discount",
+    "tax_total",
+    "actural_paid",
+    "pay_code",
+    "pay_name",
+    "pay_transaction_id",
+    "created_at",
+)
+LINE_COLUMNS = (
+    "order_id",
+    "gnum",
+    "sku_id",
+    "qty",
+    "price",
+    "total_price",
+    "vat",
+    "consumption_tax",
+)
+PARCEL_COLUMNS = (
+    "order_id",
+    "warehouse_id",
+    "tracking_no",
+    "waybill_no",
+    "expected_weight_kg",
+    "floor_state",
+    "customs_state",
+)
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class SkuFacts:
+    """What intake needs of an account-book SKU: its id, whether it is classified, tax, weight."""
+
+    id: int
+    gcode: str
+    vat_rate: Decimal
+    consumption_tax_rate: Decimal
+    unit_weight_kg: Decimal
+
+
+@dataclass
+class Book:
+    """Merchants and warehouses by code, and account-book SKUs by (warehouse, merchant, code)."""
+
+    merchants: dict[str, int]
+    warehouses: dict[str, int]
+    skus: dict[tuple[int, int, str], SkuFacts]
+
+
+@dataclass
+class Taken:
+    """An order that passed every rule, as the rows to store (the order id comes on insert)."""
+
+    order_no: str
+    actural_paid: Decimal
+    order: tuple[Any, ...]
+    lines: list[tuple[Any, ...]]
+    parcel: tuple[Any, ...]
+
+
+@dataclass
+class Ledger:
+    """What earlier orders leave behind: each buyer's spending this year, numbers in use."""
+
+    spent: dict[str, Decimal] = field(default_factory=dict)
+    order_nos: set[tuple[int, str]] = field(default_factory=set)
+    tracking_nos: set[str] = field(default_factory=set)
+    waybill_nos: set[str] = field(default_factory=set)
+
+    def add(self, data: OrderIn, merchant_id: int, paid: Decimal) -> None:
+        buyer = data.buyer.id_number.upper()
+        self.spent[buyer] = self.spent.get(buyer, ZERO) + paid
+        self.order_nos.add((merchant_id, data.order_no))
+        self.tracking_nos.add(data.tracking_no)
+        self.waybill_nos.add(data.waybill_no)
+
+
+def _parties(book: Book, data: OrderIn, merchant_scope: int | None) -> tuple[int, int]:
+    merchant_id = book.merchants.get(data.merchant)
+    warehouse_id = book.warehouses.get(data.warehouse)
+    issues = []
+    if merchant_id is None:
+        issues.append(FieldIssue("merchant", "unknown_merchant", f"no merchant {data.merchant}"))
+    if warehouse_id is None:
+        issues.append(
+            FieldIssue("warehouse", "unknown_warehouse", f"no warehouse {data.warehouse}")
+        )
+    if issues:
+        raise ValidationFailed(issues)
+    assert merchant_id is not None and warehouse_id is not None
+    if merchant_scope is not None and merchant_scope != merchant_id:
+        raise ValidationFailed.one("merchant", "not_your_merchant", "you may only post your orders")
+    return merchant_id, warehouse_id
+
+
+def _skus(book: Book, data: OrderIn, merchant_id: int, warehouse_id: int) -> list[SkuFacts]:
+    found = [book.skus.get((warehouse_id, merchant_id, line.sku)) for line in data.lines]
+    issues = [
+        FieldIssue(
+            f"lines[{i}].sku",
+            "sku_not_in_account_book",
+            f"SKU {line.sku} is not in warehouse {data.warehouse}'s bonded account book",
+        )
+        for i, (line, sku) in enumerate(zip(data.lines, found, strict=True))
+        if sku is None
+    ]
+    issues += [
+        FieldIssue(f"lines[{i}].sku", "sku_without_hs_code", f"SKU {line.sku} has no HS code")
+        for i, (line, sku) in enumerate(zip(data.lines, found, strict=True))
+        if sku is not None and not sku.gcode
+    ]
+    if issues:
+        raise ValidationFailed(issues)
+    return [sku for sku in found if sku is not None]
+
+
+@dataclass
+class Priced:
+    """An order's lines with their value and CBEC tax, and the order's totals."""
+
+    lines: list[tuple[Any, ...]]
+    goods_value: Decimal
+    tax_total: Decimal
+    actural_paid: Decimal
+    weight_kg: Decimal
+
+
+def price(data: OrderIn, skus: list[SkuFacts]) -> Priced:
+    """Line values, tax by the CBEC formula (tariff 0 within limits), and acturalPaid."""
+    lines, goods, tax, weight = [], ZERO, ZERO, ZERO
+    for gnum, (line, sku) in enumerate(zip(data.lines, skus, strict=True), start=1):
+        total = rules.round_money(line.price * line.qty)
+        due = rules.line_tax(total, sku.vat_rate, sku.consumption_tax_rate)
+        lines.append((gnum, sku.id, line.qty, line.price, total, due.vat, due.consumption_tax))
+        goods += total
+        tax += due.total
+        weight += sku.unit_weight_kg * line.qty
+    paid = rules.expected_paid(goods, data.freight, tax, data.discount)
+    return Priced(lines, goods, tax, paid, weight)
+
+
+def _amount_issues(data: OrderIn, priced: Priced) -> list[FieldIssue]:
+    issues = []
+    if data.tax_total is not None and abs(data.tax_total - priced.tax_total) > rules.CENT:
+        issues.append(
+            FieldIssue(
+                "tax_total",
+                "tax_mismatch",
+                f"tax_total should be {priced.tax_total} by the CBEC formula",
+            )
+        )
+    if data.actural_paid is not None and data.actural_paid != priced.actural_paid:
+        issues.append(
+            FieldIssue(
+                "actural_paid",
+                "amount_mismatch",
+                f"actural_paid must equal goods + freight + tax − discount = {priced.actural_paid}",
+            )
+        )
+    if data.discount > priced.goods_value:
+        issues.append(
+            FieldIssue(
+                "discount", "discount_exceeds_goods", "discount cannot exceed the goods value"
+            )
+        )
+    return issues
+
+
+def _buyer_issues(data: OrderIn, paid: Decimal, ledger: Ledger) -> list[FieldIssue]:
+    problem = rules.id_number_problem(data.buyer.id_number)
+    if problem:
+        return [FieldIssue("buyer.id_number", "invalid_id_number", f"ID number {problem}")]
+    if rules.over_single_limit(paid):
+        return [
+            FieldIssue(
+                "actural_paid",
+                "over_single_order_limit",
+                f"order total {paid} exceeds the CNY 5,000 limit",
+            )
+        ]
+    spent = ledger.spent.get(data.buyer.id_number.upper(), ZERO)
+    if rules.over_annual_limit(spent, paid):
+        return [
+            FieldIssue(
+                "buyer.id_number",
+                "over_annual_limit",
+                f"buyer has spent {spent} this year; this order would pass CNY 26,000",
+            )
+        ]
+    return []
+
+
+def _check_unique(data: OrderIn, merchant_id: int, ledger: Ledger) -> None:
+    if (merchant_id, data.order_no) in ledger.order_nos:
+        raise Conflict("duplicate_order", f"order {data.order_no} exists", field="order_no")
+    for name, in_use in (("tracking_no", ledger.tracking_nos), ("waybill_no", ledger.waybill_nos)):
+        if getattr(data, name) in in_use:
+            raise Conflict(f"duplicate_{name}", f"{name} {getattr(data, name)} is in use", name)
+
+
+def _order_row(
+    data: OrderIn, priced: Priced, parties: tuple[int, int], key: str | None, now: datetime
+) -> tuple[Any, ...]:
+    buyer, consignee, payment = data.buyer, data.consignee, data.payment
+    return (
+        *parties,
+        data.order_no,
+        key,
+        "received",
+        buyer.reg_no,
+        buyer.name,
+        buyer.id_number.upper(),
+        buyer.phone,
+        consignee.name,
+        consignee.phone,
+        consignee.address,
+        priced.goods_value,
+        data.freight,
+        data.discount,
+        priced.tax_total,
+        priced.actural_paid,
+        payment.code,
+        payment.name,
+        payment.transaction_id,
+        now,
+    )
+
+
+def judge(
+    book: Book,
+    ledger: Ledger,
+    data: OrderIn,
+    *,
+    merchant_scope: int | None = None,
+    key: str | None = None,
+    now: datetime,
+) -> Taken:
+    """Every rule an order must pass, in the order a merchant fixes them; raises a DomainError
+    naming each field at fault. The ledger then holds this order as well."""
+    parties = _parties(book, data, merchant_scope)
+    priced = price(data, _skus(book, data, *parties))
+    issues = _amount_issues(data, priced) or _buyer_issues(data, priced.actural_paid, ledger)
+    if issues:
+        raise ValidationFailed(issues)
+    _check_unique(data, parties[0], ledger)
+    ledger.add(data, parties[0], priced.actural_paid)
+    parcel = (parties[1], data.tracking_no, data.waybill_no, priced.weight_kg, "expected", "none")
+    row = _order_row(data, priced, parties, key, now)
+    return Taken(data.order_no, priced.actural_paid, row, priced.lines, parcel)
