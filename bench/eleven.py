@@ -19,13 +19,13 @@ from rich.console import Console
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from bench import bulkintake
 from bench.eleven_report import Marks, build_report, open_work, render
 from bench.memory import MemorySampler
 from clearance.labeling import label_data
 from clearance.models import ClearanceCase
 from clearance.simulator import CustomsSimulator
 from clearance.wiring import ticker, wire
+from kit.auth import SYSTEM
 from kit.db import session_scope
 from kit.migrate import upgrade
 from kit.outbox import Event
@@ -34,6 +34,7 @@ from kit.settings import get_settings
 from labels import SpoolPrinter, render_zpl
 from warehouses.demo import demo_order, seed_reference
 from warehouses.demo_floor import DEMO_STAFF
+from warehouses.intake_batch import take_all
 from warehouses.models import Order, Parcel, Scan
 from warehouses.profiles import WAREHOUSE_CODES
 from warehouses.scanning import scan
@@ -94,11 +95,9 @@ def _orders(plan: Plan) -> Iterator[list[Any]]:
 def intake_all(plan: Plan) -> list[tuple[str, str]]:
     """Take every order in batches; returns (warehouse, tracking number) of each parcel."""
     parcels: list[tuple[str, str]] = []
-    with session_scope() as session:
-        ref = bulkintake.Reference.load(session)
     for batch in _orders(plan):
         with session_scope() as session:
-            bulkintake.intake_batch(session, ref, batch)
+            take_all(session, batch, SYSTEM)
         parcels += [(o.warehouse, o.tracking_no) for o in batch]
     return parcels
 
