@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Numeric, bindparam, func, insert, literal, select, text, true, union_all
+from sqlalchemy.sql import Executable
 from sqlmodel import Session, col
 
 from kit.db import copy_rows
@@ -23,88 +24,126 @@ from warehouses.intake_rules import (
 from warehouses.models import Merchant, Order, OrderLine, Parcel, Sku, Warehouse
 from warehouses.schemas import OrderIn
 
+# A COPY takes two round trips and ids drawn beforehand, an INSERT one: COPY pays from here.
+COPY_FROM = 20
 _NEXT_IDS = text(
     "SELECT nextval(pg_get_serial_sequence('orders', 'id')) FROM generate_series(1, :n)"
 )
 
 
-def load_book(session: Session, orders: Sequence[OrderIn]) -> Book:
-    """Merchants, warehouses, and the account-book SKUs these orders name, three queries."""
-    merchants = {r[0]: r[1] for r in session.execute(select(col(Merchant.code), col(Merchant.id)))}
-    warehouses = {
-        r[0]: r[1] for r in session.execute(select(col(Warehouse.code), col(Warehouse.id)))
-    }
-    codes = {line.sku for order in orders for line in order.lines}
-    query = select(
-        col(Sku.warehouse_id),
-        col(Sku.merchant_id),
+def _among(column: Any, name: str) -> Any:
+    return col(column).in_(bindparam(name, expanding=True))
+
+
+# Built once: building a statement and its cache key cost more CPU than its round trip here;
+# typed as Executable, as their rows are read by position.
+# Every named merchant beside every named warehouse, with the named SKUs of that pair's account
+# book (none: one row of NULLs), so unknown codes and missing SKUs both show in one query.
+_BOOK: Executable = (
+    select(
+        col(Merchant.code),
+        col(Merchant.id),
+        col(Warehouse.code),
+        col(Warehouse.id),
         col(Sku.sku),
         col(Sku.id),
         col(Sku.gcode),
         col(Sku.vat_rate),
         col(Sku.consumption_tax_rate),
         col(Sku.unit_weight_kg),
-    ).where(col(Sku.sku).in_(codes))
-    skus = {(r[0], r[1], r[2]): SkuFacts(*r[3:]) for r in session.execute(query)}
-    return Book(merchants, warehouses, skus)
+    )
+    .select_from(Merchant)
+    .join(Warehouse, true())
+    .outerjoin(
+        Sku,
+        (col(Sku.merchant_id) == col(Merchant.id))
+        & (col(Sku.warehouse_id) == col(Warehouse.id))
+        & _among(Sku.sku, "codes"),
+    )
+    .where(_among(Merchant.code, "merchants"), _among(Warehouse.code, "warehouses"))
+)
+_KEYED: Executable = select(col(Order.idempotency_key), col(Order.id), col(Order.order_no)).where(
+    _among(Order.idempotency_key, "keys")
+)
+_NO_AMOUNT = literal(None, Numeric(19, 2))
+# Each buyer's orders this calendar year, cancelled ones aside (the CNY 26,000 limit).
+_HELD = union_all(
+    select(
+        literal("spent"), literal(0), col(Order.buyer_id_number), func.sum(col(Order.actural_paid))
+    )
+    .where(_among(Order.buyer_id_number, "buyers"), col(Order.created_at) >= bindparam("start"))
+    .where(col(Order.status) != "cancelled")
+    .group_by(col(Order.buyer_id_number)),
+    select(literal("order"), col(Order.merchant_id), col(Order.order_no), _NO_AMOUNT).where(
+        _among(Order.order_no, "order_nos")
+    ),
+    select(literal("tracking"), literal(0), col(Parcel.tracking_no), _NO_AMOUNT).where(
+        _among(Parcel.tracking_no, "tracking_nos")
+    ),
+    select(literal("waybill"), literal(0), col(Parcel.waybill_no), _NO_AMOUNT).where(
+        _among(Parcel.waybill_no, "waybill_nos")
+    ),
+)
+_INSERT_ORDERS: Executable = insert(Order).returning(col(Order.id), sort_by_parameter_order=True)
+_INSERT_LINES = insert(OrderLine)
+_INSERT_PARCELS = insert(Parcel)
+
+
+def load_book(session: Session, orders: Sequence[OrderIn]) -> Book:
+    """The merchants, warehouses and account-book SKUs these orders name, in one query."""
+    named = {
+        "codes": list({line.sku for order in orders for line in order.lines}),
+        "merchants": list({order.merchant for order in orders}),
+        "warehouses": list({order.warehouse for order in orders}),
+    }
+    book = Book({}, {}, {})
+    for row in session.connection().execute(_BOOK, named):
+        book.merchants[row[0]] = row[1]
+        book.warehouses[row[2]] = row[3]
+        if row[4] is not None:
+            book.skus[(row[3], row[1], row[4])] = SkuFacts(*row[5:])
+    return book
 
 
 def keyed_orders(session: Session, keys: set[str]) -> dict[str, tuple[int, str]]:
     """Orders already made with these (stored) idempotency keys: key → (id, order_no)."""
     if not keys:
         return {}
-    query = select(col(Order.idempotency_key), col(Order.id), col(Order.order_no)).where(
-        col(Order.idempotency_key).in_(keys)
-    )
-    return {row[0]: (row[1], row[2]) for row in session.execute(query)}
+    rows = session.connection().execute(_KEYED, {"keys": list(keys)})
+    return {row[0]: (row[1], row[2]) for row in rows}
 
 
 def fill_ledger(session: Session, ledger: Ledger, orders: Sequence[OrderIn]) -> None:
-    """What the database already holds for these orders: buyers' spending, numbers in use."""
+    """What the database already holds for these orders, in one query: the spending this year
+    of buyers not seen before, and order, tracking and waybill numbers in use."""
     buyers = {o.buyer.id_number.upper() for o in orders} - ledger.spent.keys()
-    ledger.spent.update(dict.fromkeys(buyers, Decimal(0)) | _spent(session, buyers))
-    ledger.order_nos.update(_existing_order_nos(session, {o.order_no for o in orders}))
-    tracking, waybills = _numbers_in_use(session, orders)
-    ledger.tracking_nos.update(tracking)
-    ledger.waybill_nos.update(waybills)
+    ledger.spent.update(dict.fromkeys(buyers, Decimal(0)))
+    held = session.connection().execute(_HELD, _held_params(orders, buyers))
+    for kind, merchant_id, number, amount in held:
+        if kind == "spent":
+            ledger.spent[number] = Decimal(str(amount))
+        elif kind == "order":
+            ledger.order_nos.add((merchant_id, number))
+        else:
+            (ledger.tracking_nos if kind == "tracking" else ledger.waybill_nos).add(number)
 
 
-def _spent(session: Session, buyers: set[str]) -> dict[str, Decimal]:
-    if not buyers:
-        return {}
-    start = datetime(datetime.now(UTC).year, 1, 1, tzinfo=UTC)
-    query = (
-        select(col(Order.buyer_id_number), func.sum(col(Order.actural_paid)))
-        .where(col(Order.buyer_id_number).in_(buyers), col(Order.created_at) >= start)
-        .where(col(Order.status) != "cancelled")
-        .group_by(col(Order.buyer_id_number))
-    )
-    return {row[0]: Decimal(str(row[1])) for row in session.execute(query)}
-
-
-def _existing_order_nos(session: Session, order_nos: set[str]) -> set[tuple[int, str]]:
-    query = select(col(Order.merchant_id), col(Order.order_no)).where(
-        col(Order.order_no).in_(order_nos)
-    )
-    return set(session.execute(query).tuples())
-
-
-def _numbers_in_use(session: Session, orders: Sequence[OrderIn]) -> tuple[set[str], set[str]]:
-    tracking = {o.tracking_no for o in orders}
-    waybills = {o.waybill_no for o in orders}
-    query = select(col(Parcel.tracking_no), col(Parcel.waybill_no)).where(
-        col(Parcel.tracking_no).in_(tracking) | col(Parcel.waybill_no).in_(waybills)
-    )
-    rows = list(session.execute(query))
-    return {r[0] for r in rows} & tracking, {r[1] for r in rows} & waybills
+def _held_params(orders: Sequence[OrderIn], buyers: set[str]) -> dict[str, Any]:
+    return {
+        "buyers": list(buyers),
+        "start": datetime(datetime.now(UTC).year, 1, 1, tzinfo=UTC),
+        "order_nos": list({o.order_no for o in orders}),
+        "tracking_nos": list({o.tracking_no for o in orders}),
+        "waybill_nos": list({o.waybill_no for o in orders}),
+    }
 
 
 def store(session: Session, taken: Sequence[Taken]) -> list[int]:
-    """Insert the orders, their lines and parcels, one statement (COPY on PostgreSQL) a table;
-    returns the new order ids in the same order."""
+    """Insert the orders, their lines and parcels, one statement a table (COPY for a large
+    batch on PostgreSQL); returns the new order ids in the same order."""
     if not taken:
         return []
-    if session.get_bind().dialect.name == "postgresql":
+    if len(taken) >= COPY_FROM and session.get_bind().dialect.name == "postgresql":
         return _copy(session, taken)
     return _insert(session, taken)
 
@@ -125,13 +164,13 @@ def _copy(session: Session, taken: Sequence[Taken]) -> list[int]:
 
 
 def _insert(session: Session, taken: Sequence[Taken]) -> list[int]:
-    statement = insert(Order).returning(col(Order.id), sort_by_parameter_order=True)
+    db = session.connection()
     rows = _dicts(ORDER_COLUMNS, (t.order for t in taken))
-    ids = [int(i or 0) for i in session.scalars(statement, rows)]
+    ids = [int(i) for i in db.execute(_INSERT_ORDERS, rows).scalars()]
     pairs = list(zip(ids, taken, strict=True))
     lines = ((i, *line) for i, t in pairs for line in t.lines)
-    session.execute(insert(OrderLine), _dicts(LINE_COLUMNS, lines))
-    session.execute(insert(Parcel), _dicts(PARCEL_COLUMNS, ((i, *t.parcel) for i, t in pairs)))
+    db.execute(_INSERT_LINES, _dicts(LINE_COLUMNS, lines))
+    db.execute(_INSERT_PARCELS, _dicts(PARCEL_COLUMNS, ((i, *t.parcel) for i, t in pairs)))
     return ids
 
 
