@@ -5,9 +5,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Numeric, bindparam, func, insert, literal, select, text, true, union_all
+from sqlalchemy import (
+    ARRAY,
+    Numeric,
+    String,
+    any_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    true,
+    union_all,
+)
 from sqlalchemy.sql import Executable
 from sqlmodel import Session, col
 
@@ -31,59 +45,82 @@ _NEXT_IDS = text(
 )
 
 
-def _among(column: Any, name: str) -> Any:
+def _among(column: Any, name: str, postgres: bool) -> Any:
+    if postgres:  # one array parameter: an IN list renders and sends a placeholder per value
+        return col(column) == any_(bindparam(name, type_=ARRAY(String)))
     return col(column).in_(bindparam(name, expanding=True))
 
 
-# Built once: building a statement and its cache key cost more CPU than its round trip here;
-# typed as Executable, as their rows are read by position.
-# Every named merchant beside every named warehouse, with the named SKUs of that pair's account
-# book (none: one row of NULLs), so unknown codes and missing SKUs both show in one query.
-_BOOK: Executable = (
-    select(
-        col(Merchant.code),
-        col(Merchant.id),
-        col(Warehouse.code),
-        col(Warehouse.id),
-        col(Sku.sku),
-        col(Sku.id),
-        col(Sku.gcode),
-        col(Sku.vat_rate),
-        col(Sku.consumption_tax_rate),
-        col(Sku.unit_weight_kg),
+def _dialect(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+# Statements are built once per dialect: building one and its cache key costs more CPU than its
+# round trip here. They are typed Executable, as their rows are read by position.
+@cache
+def _book(postgres: bool) -> Executable:
+    """Every named merchant beside every named warehouse, with the named SKUs of that pair's
+    account book (none: one row of NULLs): unknown codes and missing SKUs show in one query."""
+    return (
+        select(
+            col(Merchant.code),
+            col(Merchant.id),
+            col(Warehouse.code),
+            col(Warehouse.id),
+            col(Sku.sku),
+            col(Sku.id),
+            col(Sku.gcode),
+            col(Sku.vat_rate),
+            col(Sku.consumption_tax_rate),
+            col(Sku.unit_weight_kg),
+        )
+        .select_from(Merchant)
+        .join(Warehouse, true())
+        .outerjoin(
+            Sku,
+            (col(Sku.merchant_id) == col(Merchant.id))
+            & (col(Sku.warehouse_id) == col(Warehouse.id))
+            & _among(Sku.sku, "codes", postgres),
+        )
+        .where(_among(Merchant.code, "merchants", postgres))
+        .where(_among(Warehouse.code, "warehouses", postgres))
     )
-    .select_from(Merchant)
-    .join(Warehouse, true())
-    .outerjoin(
-        Sku,
-        (col(Sku.merchant_id) == col(Merchant.id))
-        & (col(Sku.warehouse_id) == col(Warehouse.id))
-        & _among(Sku.sku, "codes"),
+
+
+@cache
+def _keyed(postgres: bool) -> Executable:
+    return select(col(Order.idempotency_key), col(Order.id), col(Order.order_no)).where(
+        _among(Order.idempotency_key, "keys", postgres)
     )
-    .where(_among(Merchant.code, "merchants"), _among(Warehouse.code, "warehouses"))
-)
-_KEYED: Executable = select(col(Order.idempotency_key), col(Order.id), col(Order.order_no)).where(
-    _among(Order.idempotency_key, "keys")
-)
-_NO_AMOUNT = literal(None, Numeric(19, 2))
-# Each buyer's orders this calendar year, cancelled ones aside (the CNY 26,000 limit).
-_HELD = union_all(
-    select(
-        literal("spent"), literal(0), col(Order.buyer_id_number), func.sum(col(Order.actural_paid))
+
+
+@cache
+def _held(postgres: bool) -> Executable:
+    """Each buyer's spending this calendar year, cancelled orders aside (the CNY 26,000 limit),
+    and the order, tracking and waybill numbers in use."""
+    no_amount = literal(None, Numeric(19, 2))
+    return union_all(
+        select(
+            literal("spent"),
+            literal(0),
+            col(Order.buyer_id_number),
+            func.sum(col(Order.actural_paid)),
+        )
+        .where(_among(Order.buyer_id_number, "buyers", postgres))
+        .where(col(Order.created_at) >= bindparam("start"), col(Order.status) != "cancelled")
+        .group_by(col(Order.buyer_id_number)),
+        select(literal("order"), col(Order.merchant_id), col(Order.order_no), no_amount).where(
+            _among(Order.order_no, "order_nos", postgres)
+        ),
+        select(literal("tracking"), literal(0), col(Parcel.tracking_no), no_amount).where(
+            _among(Parcel.tracking_no, "tracking_nos", postgres)
+        ),
+        select(literal("waybill"), literal(0), col(Parcel.waybill_no), no_amount).where(
+            _among(Parcel.waybill_no, "waybill_nos", postgres)
+        ),
     )
-    .where(_among(Order.buyer_id_number, "buyers"), col(Order.created_at) >= bindparam("start"))
-    .where(col(Order.status) != "cancelled")
-    .group_by(col(Order.buyer_id_number)),
-    select(literal("order"), col(Order.merchant_id), col(Order.order_no), _NO_AMOUNT).where(
-        _among(Order.order_no, "order_nos")
-    ),
-    select(literal("tracking"), literal(0), col(Parcel.tracking_no), _NO_AMOUNT).where(
-        _among(Parcel.tracking_no, "tracking_nos")
-    ),
-    select(literal("waybill"), literal(0), col(Parcel.waybill_no), _NO_AMOUNT).where(
-        _among(Parcel.waybill_no, "waybill_nos")
-    ),
-)
+
+
 _INSERT_ORDERS: Executable = insert(Order).returning(col(Order.id), sort_by_parameter_order=True)
 _INSERT_LINES = insert(OrderLine)
 _INSERT_PARCELS = insert(Parcel)
@@ -97,7 +134,7 @@ def load_book(session: Session, orders: Sequence[OrderIn]) -> Book:
         "warehouses": list({order.warehouse for order in orders}),
     }
     book = Book({}, {}, {})
-    for row in session.connection().execute(_BOOK, named):
+    for row in session.connection().execute(_book(_dialect(session)), named):
         book.merchants[row[0]] = row[1]
         book.warehouses[row[2]] = row[3]
         if row[4] is not None:
@@ -109,7 +146,7 @@ def keyed_orders(session: Session, keys: set[str]) -> dict[str, tuple[int, str]]
     """Orders already made with these (stored) idempotency keys: key → (id, order_no)."""
     if not keys:
         return {}
-    rows = session.connection().execute(_KEYED, {"keys": list(keys)})
+    rows = session.connection().execute(_keyed(_dialect(session)), {"keys": list(keys)})
     return {row[0]: (row[1], row[2]) for row in rows}
 
 
@@ -118,7 +155,7 @@ def fill_ledger(session: Session, ledger: Ledger, orders: Sequence[OrderIn]) -> 
     of buyers not seen before, and order, tracking and waybill numbers in use."""
     buyers = {o.buyer.id_number.upper() for o in orders} - ledger.spent.keys()
     ledger.spent.update(dict.fromkeys(buyers, Decimal(0)))
-    held = session.connection().execute(_HELD, _held_params(orders, buyers))
+    held = session.connection().execute(_held(_dialect(session)), _held_params(orders, buyers))
     for kind, merchant_id, number, amount in held:
         if kind == "spent":
             ledger.spent[number] = Decimal(str(amount))
@@ -143,7 +180,7 @@ def store(session: Session, taken: Sequence[Taken]) -> list[int]:
     batch on PostgreSQL); returns the new order ids in the same order."""
     if not taken:
         return []
-    if len(taken) >= COPY_FROM and session.get_bind().dialect.name == "postgresql":
+    if len(taken) >= COPY_FROM and _dialect(session):
         return _copy(session, taken)
     return _insert(session, taken)
 
