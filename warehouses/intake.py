@@ -6,7 +6,7 @@ from sqlmodel import Session, select
 
 from kit import outbox
 from kit.auth import Principal, Role
-from kit.errors import Conflict, DomainError, FieldIssue, NotFound, ValidationFailed
+from kit.errors import Conflict, NotFound
 from warehouses.intake_batch import Item, Outcome, stored_key, take_orders
 from warehouses.intake_rules import ORDER_COLUMNS
 from warehouses.models import Order, Parcel
@@ -34,19 +34,11 @@ def submit_order(
     A batch of one: the same reads, rules and inserts as a batch."""
     key = stored_key(data.merchant, idempotency_key)
     [outcome] = take_orders(session, [Item(data, key)], principal)
-    if outcome.issues:
-        raise _error(outcome.issues)
+    if outcome.error is not None:
+        raise outcome.error
     if outcome.replayed:
         return _earlier(session, outcome), True
     return _order(outcome), False
-
-
-def _error(issues: list[FieldIssue]) -> DomainError:
-    """A uniqueness clash answers 409; a rule breach answers 422 naming every field."""
-    first = issues[0]
-    if first.code.startswith("duplicate_") or first.code == "idempotency_key_reused":
-        return Conflict(first.code, first.message, field=first.field)
-    return ValidationFailed(issues)
 
 
 def create_order(
@@ -54,8 +46,8 @@ def create_order(
 ) -> Order:
     """Validate and store an order with its lines and expected parcel; emits `order.received`."""
     [outcome] = take_orders(session, [Item(data, idempotency_key)], principal)
-    if outcome.issues:
-        raise _error(outcome.issues)
+    if outcome.error is not None:
+        raise outcome.error
     return _order(outcome)
 
 

@@ -1,10 +1,9 @@
-"""Batched order intake: reference data read once per batch, every rule in Python, one insert
-per table, and an answer per order (taken, replayed by its idempotency key, or refused)."""
+"""Batched order intake: reference data read once, every rule in Python, one insert a table."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Session
@@ -27,24 +26,27 @@ class Item:
 
 @dataclass
 class Outcome:
-    """How one order fared: its id (None in a dry run or if refused), or every issue."""
+    """How one order fared: taken (its id; None in a dry run), replayed by its idempotency key,
+    or refused with the error naming every field at fault."""
 
     order_no: str
     order_id: int | None = None
     replayed: bool = False
-    issues: list[FieldIssue] = field(default_factory=list)
+    error: DomainError | None = None
     taken: Taken | None = None
+
+    @property
+    def issues(self) -> list[FieldIssue]:
+        if self.error is None:
+            return []
+        if isinstance(self.error, ValidationFailed):
+            return self.error.issues
+        return [FieldIssue(self.error.field or "order", self.error.code, self.error.message)]
 
 
 def stored_key(merchant: str, key: str | None) -> str | None:
     """Idempotency keys are per merchant: two merchants may pick the same key."""
     return f"{merchant}:{key}" if key else None
-
-
-def issues_of(error: DomainError) -> list[FieldIssue]:
-    if isinstance(error, ValidationFailed):
-        return error.issues
-    return [FieldIssue(error.field or "order", error.code, error.message)]
 
 
 def _replay(item: Item, earlier: tuple[int, str]) -> Outcome:
@@ -55,12 +57,16 @@ def _replay(item: Item, earlier: tuple[int, str]) -> Outcome:
             f"this idempotency key already created order {order_no}",
             field="idempotency_key",
         )
-        return Outcome(item.data.order_no, issues=issues_of(error))
+        return Outcome(item.data.order_no, error=error)
     return Outcome(order_no, order_id, replayed=True)
 
 
 def _judge_all(
-    book: Book, ledger: Ledger, items: Sequence[Item], principal: Principal, keyed: dict
+    book: Book,
+    ledger: Ledger,
+    items: Sequence[Item],
+    principal: Principal,
+    keyed: dict[str, tuple[int, str]],
 ) -> list[Outcome]:
     scope = principal.merchant_id if principal.role == Role.merchant else None
     now = outbox.utcnow()
@@ -75,7 +81,7 @@ def _judge_all(
                 book, ledger, item.data, merchant_scope=scope, key=item.key, now=now
             )
         except DomainError as error:
-            outcome.issues = issues_of(error)
+            outcome.error = error
         outcomes.append(outcome)
     return outcomes
 
