@@ -26,6 +26,12 @@ class PipelineSettings(BaseSettings):
 
     receipt_batch: int = Field(default=500, ge=1, le=5000)
     claim_stale_s: float = Field(default=300.0, gt=0)
+    # A declaration that broke the XSD is built again after this, doubling per failure up to
+    # the cap, or at the next sweep once its order was corrected.
+    redeclare_backoff_s: float = Field(default=60.0, gt=0)
+    redeclare_backoff_max_s: float = Field(default=3600.0, gt=0)
+    # Share of first filings the customs simulator refuses with a 100 naming a field to fix.
+    simulator_reject_rate: float = Field(default=0.0, ge=0, le=1)
     stuck_after: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_STUCK_AFTER))
 
 

@@ -68,7 +68,11 @@ def preload_for_orders(
     """Load a batch's orders and merchants into the session, and return each order's lines."""
     orders = session.exec(select(Order).where(col(Order.id).in_(order_ids))).all()
     merchant_ids = {order.merchant_id for order in orders}
-    session.exec(select(Merchant).where(col(Merchant.id).in_(merchant_ids))).all()
+    merchants = session.exec(select(Merchant).where(col(Merchant.id).in_(merchant_ids))).all()
+    warehouses = session.exec(select(Warehouse)).all()
+    # The identity map holds objects weakly: without a strong reference they are dropped at
+    # once and every `session.get` in `build_inventory` went back to the database.
+    session.info.setdefault("preloaded", []).extend([*orders, *merchants, *warehouses])
     lines: dict[int, list[InventoryLine]] = {}
     for line, sku in session.exec(_lines_query(order_ids)):
         lines.setdefault(line.order_id, []).append(_line(line, sku))
@@ -143,6 +147,32 @@ def transfer_for(warehouse: Warehouse) -> Transfer:
     )
 
 
+def render_message(
+    session: Session,
+    case: ClearanceCase,
+    *,
+    app_type: str = "1",
+    lines: tuple[InventoryLine, ...] | None = None,
+) -> tuple[str, str]:
+    """The guid and XML of a case's valid CEB621; invalid XML is refused with findings.
+
+    The case may be transient (a batch builds its messages before inserting its cases).
+    """
+    inventory = build_inventory(session, case, app_type=app_type, lines=lines)
+    warehouse = session.get(Warehouse, case.warehouse_id)
+    assert warehouse is not None
+    root = build_ceb621(inventory, transfer_for(warehouse))
+    findings = validate(root)
+    if findings:
+        raise DeclarationInvalid(
+            "declaration_invalid",
+            _summary(findings),
+            field=findings[0].path,
+            details={"findings": [f.as_dict() for f in findings]},
+        )
+    return inventory.guid, to_bytes(root).decode()
+
+
 def build_message(
     session: Session,
     case: ClearanceCase,
@@ -154,24 +184,10 @@ def build_message(
 
     Nothing is added to the session unless the message is valid.
     """
-    inventory = build_inventory(session, case, app_type=app_type, lines=lines)
-    warehouse = session.get(Warehouse, case.warehouse_id)
-    assert warehouse is not None and case.id is not None
-    root = build_ceb621(inventory, transfer_for(warehouse))
-    findings = validate(root)
-    if findings:
-        raise DeclarationInvalid(
-            "declaration_invalid",
-            _summary(findings),
-            field=findings[0].path,
-            details={"findings": [f.as_dict() for f in findings]},
-        )
+    assert case.id is not None
+    guid, xml = render_message(session, case, app_type=app_type, lines=lines)
     message = CustomsMessage(
-        case_id=case.id,
-        message_type="CEB621",
-        guid=inventory.guid,
-        app_type=app_type,
-        xml=to_bytes(root).decode(),
+        case_id=case.id, message_type="CEB621", guid=guid, app_type=app_type, xml=xml
     )
     session.add(message)
     session.flush()

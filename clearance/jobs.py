@@ -10,30 +10,37 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session, col, select
 
 from clearance.actions import request_cancel
-from clearance.cases import existing_cases, move, open_case
+from clearance.cases import move
 from clearance.config import pipeline_settings
-from clearance.declare import DeclarationInvalid, build_message, preload_for_orders
-from clearance.exchange import gateway_for, receiving_gateways
+from clearance.declare_stage import declare_orders
+from clearance.exchange import receiving_gateways
 from clearance.gateway.folder import FolderExchange
-from clearance.gateway.port import IncomingFile, OutgoingMessage
+from clearance.gateway.port import IncomingFile
 from clearance.ingest import ReceiptFile, ingest_files
-from clearance.models import ClearanceCase, CustomsMessage
+from clearance.models import ClearanceCase
+from clearance.send_stage import BATCH as SEND_BATCH
+from clearance.send_stage import send_for_orders, send_pending_batch
+from clearance.ship_stage import gated_released, ship_cases
 from clearance.state import check_move
-from declarations.model import InventoryLine
 from declarations.receipts import parse_receipts
 from kit import outbox
 from kit import queue as jobs
 from kit.db import session_scope
 from kit.errors import Conflict, DomainError
-from kit.outbox import Event, utcnow
-from warehouses.models import Parcel, Warehouse
+from kit.outbox import Event
+from warehouses.models import Parcel
 
 log = logging.getLogger(__name__)
 ACTOR = "clearway"
 INGEST = "clearance.jobs.ingest_receipts"
 SEND = "clearance.jobs.send_pending"
 DECLARE_PENDING = "clearance.jobs.declare_pending"
+SUBMIT_PENDING = "clearance.jobs.submit_pending"
+SHIP_RELEASED = "clearance.jobs.ship_released"
+REDECLARE = "clearance.jobs.redeclare"
 DECLARE_BATCH = 300
+SUBMIT_BATCH = SEND_BATCH
+SHIP_BATCH = 500
 TAX_BILL = "receipt_is_tax_bill"
 
 
@@ -49,7 +56,7 @@ def declare_pending() -> int:
     while True:
         with session_scope() as session:
             order_ids = _undeclared_orders(session)
-            total += _declare_orders(session, order_ids)
+            total += declare_orders(session, order_ids)
         if len(order_ids) < DECLARE_BATCH:
             return total
 
@@ -71,131 +78,38 @@ def _undeclared_orders(session: Session) -> list[int]:
 def declare_matched(event_ids: list[int]) -> int:
     """For `parcel.matched` events: open the case and build a validated CEB621 for each."""
     with session_scope() as session:
-        return _declare_orders(session, _order_ids(session, event_ids))
+        return declare_orders(session, _order_ids(session, event_ids))
 
 
-def _declare_orders(session: Session, order_ids: list[int]) -> int:
-    if not order_ids:
-        return 0
-    parcels = session.exec(
-        select(Parcel, col(Warehouse.code))
-        .join(Warehouse, col(Warehouse.id) == col(Parcel.warehouse_id))
-        .where(col(Parcel.order_id).in_(order_ids))
-    ).all()
-    # One query per table for the whole batch, not one per parcel: the declare stage was the
-    # 11.11 ceiling at ~15 statements a parcel (BENCHMARKS.md).
-    lines = preload_for_orders(session, order_ids)
-    cases = existing_cases(session, order_ids)
-    return sum(_declare_one(session, p, code, cases, lines) for p, code in parcels)
+def redeclare(order_ids: list[int]) -> int:
+    """Declare again the cases of these orders that an invalid build left matched (sweeper)."""
+    with session_scope() as session:
+        return declare_orders(session, sorted(set(order_ids)))
 
 
-def _declare_one(
-    session: Session,
-    parcel: Parcel,
-    warehouse_code: str,
-    cases: dict[int, ClearanceCase],
-    lines: dict[int, tuple[InventoryLine, ...]],
-) -> int:
-    case = cases.get(parcel.order_id) or open_case(session, parcel, warehouse_code, exists=False)
-    if case.state != "matched":
-        return 0
-    try:
-        message = build_message(session, case, lines=lines.get(case.order_id))
-    except DeclarationInvalid as exc:
-        outbox.record(
-            session,
-            "clearance.declaration_invalid",
-            ("order", case.order_id),
-            actor=ACTOR,
-            payload={"message": exc.message, **exc.details},
-        )
-        return 0
-    move(
-        session,
-        case,
-        "declared",
-        actor=ACTOR,
-        source=f"message:{message.guid}",
-        payload={"message_type": "CEB621", "guid": message.guid},
-    )
-    return 1
+def submit_pending() -> int:
+    """Hand every pending message to its gateway, a few hundred per transaction (draining)."""
+    jobs.clear_once("submit", SUBMIT_PENDING)
+    total = 0
+    while True:
+        with session_scope() as session:
+            claimed = send_pending_batch(session)
+        total += claimed
+        if claimed < SUBMIT_BATCH:
+            return total
 
 
 def submit_declared(event_ids: list[int]) -> int:
     """For `clearance.declared` events: hand each case's pending messages to its gateway."""
     with session_scope() as session:
-        return _send_for_orders(session, _order_ids(session, event_ids))
+        return send_for_orders(session, _order_ids(session, event_ids))
 
 
 def send_pending(case_ids: list[int]) -> int:
     """Hand the pending messages of these cases to their gateways (sweeper, broker retries)."""
     with session_scope() as session:
         query = sa_select(col(ClearanceCase.order_id)).where(col(ClearanceCase.id).in_(case_ids))
-        return _send_for_orders(session, list(session.scalars(query)))
-
-
-def _send_for_orders(session: Session, order_ids: list[int]) -> int:
-    gateways: dict[int, FolderExchange] = {}
-    query = (
-        select(CustomsMessage, ClearanceCase)
-        .join(ClearanceCase, col(ClearanceCase.id) == col(CustomsMessage.case_id))
-        .where(
-            col(ClearanceCase.order_id).in_(order_ids),
-            col(CustomsMessage.transport_state) == "pending",
-        )
-        .order_by(col(CustomsMessage.id))
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        # Two workers never write the same message twice.
-        query = query.with_for_update(of=CustomsMessage, skip_locked=True)
-    rows = session.exec(query).all()
-    return sum(_send(session, message, case, gateways) for message, case in rows)
-
-
-def _send(
-    session: Session,
-    message: CustomsMessage,
-    case: ClearanceCase,
-    gateways: dict[int, FolderExchange],
-) -> int:
-    outgoing = OutgoingMessage(message.message_type, case.cop_no, message.xml.encode())
-    if case.warehouse_id not in gateways:
-        gateways[case.warehouse_id] = gateway_for(session, case.warehouse_id)
-    try:
-        message.file_name = gateways[case.warehouse_id].send(outgoing)
-    except OSError as exc:
-        message.transport_state, message.transport_error = "failed", str(exc)[:1000]
-        session.add(message)
-        _transport_event(session, case, message, "clearance.transport_failed")
-        return 0
-    message.transport_state, message.written_at = "written", utcnow()
-    message.transport_error = None
-    session.add(message)
-    if message.message_type == "CEB621" and case.state == "declared":
-        payload = {"guid": message.guid, "file": message.file_name, "app_type": message.app_type}
-        source = f"file:{message.file_name}"
-        move(session, case, "submitted", actor=ACTOR, source=source, payload=payload)
-    else:
-        _transport_event(session, case, message, "clearance.message_sent")
-    return 1
-
-
-def _transport_event(
-    session: Session, case: ClearanceCase, message: CustomsMessage, topic: str
-) -> None:
-    outbox.record(
-        session,
-        topic,
-        ("order", case.order_id),
-        actor=ACTOR,
-        source=f"message:{message.guid}",
-        payload={
-            "message_type": message.message_type,
-            "guid": message.guid,
-            "file": message.file_name,
-            "error": message.transport_error,
-        },
-    )
+        return send_for_orders(session, list(session.scalars(query)))
 
 
 def ingest_receipts() -> dict[str, int]:
@@ -270,7 +184,24 @@ def _store_alone(
 
 def record_shipped(event_ids: list[int]) -> int:
     """For `parcel.shipped` events: the released case has left the bonded warehouse."""
-    return _move_orders(event_ids, "shipped", source_prefix="event")
+    with session_scope() as session:
+        query = sa_select(col(ClearanceCase.id)).where(
+            col(ClearanceCase.order_id).in_(_order_ids(session, event_ids)),
+            col(ClearanceCase.state) == "released",
+        )
+        return ship_cases(session, list(session.scalars(query)))
+
+
+def ship_released() -> int:
+    """Ship every released case whose parcel went out at the gate, in batches (draining)."""
+    jobs.clear_once("declare", SHIP_RELEASED)
+    total = 0
+    while True:
+        with session_scope() as session:
+            case_ids = gated_released(session, SHIP_BATCH)
+            total += ship_cases(session, case_ids)
+        if len(case_ids) < SHIP_BATCH:
+            return total
 
 
 def cancel_orders(event_ids: list[int]) -> int:

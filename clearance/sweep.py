@@ -3,13 +3,17 @@ claims a killed worker left are put back, and cases that heard nothing for too l
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlmodel import Session, col
 
 from clearance.config import pipeline_settings
 from clearance.exchange import gateway_for, receiving_gateways
+from clearance.gateway.folder import FolderExchange
+from clearance.jobs import DECLARE_PENDING, REDECLARE, SHIP_RELEASED, SUBMIT_PENDING
 from clearance.models import ClearanceCase, CustomsMessage
 from kit import outbox
 from kit import queue as jobs
@@ -27,17 +31,26 @@ def _ago(seconds: float) -> datetime:
 
 def sweep_clearance() -> int:
     """One sweep; returns how many items it re-enqueued, released, updated or flagged."""
+    cutoff = _ago(get_settings().relay_grace_s)
     with session_scope() as session:
         released = release_claims(session)
-        declare = _unmatched_parcels(session, _ago(get_settings().relay_grace_s))
-        send = _pending_cases(session, _ago(get_settings().relay_grace_s))
+        undeclared = _undeclared_parcels(session, cutoff)
+        redeclare = redeclare_due(session, cutoff)
+        send = _pending_messages(session, cutoff)
+        ship = _gated_waiting(session, cutoff)
         picked = _mark_picked_up(session)
         flagged = flag_stuck(session)
-    if declare:
-        jobs.enqueue("declare", "clearance.jobs.declare_matched", declare)
-    if send:
-        jobs.enqueue("submit", "clearance.jobs.send_pending", send)
-    return released + len(declare) + len(send) + picked + flagged
+    # Draining jobs: at most one waits, so a backlog never turns into a pile of duplicates.
+    for queue, job, due in (
+        ("declare", DECLARE_PENDING, undeclared),
+        ("submit", SUBMIT_PENDING, send),
+        ("declare", SHIP_RELEASED, ship),
+    ):
+        if due:
+            jobs.enqueue_once(queue, job)
+    if redeclare:
+        jobs.enqueue("declare", REDECLARE, redeclare)
+    return released + int(undeclared) + len(redeclare) + int(send) + int(ship) + picked + flagged
 
 
 def release_claims(session: Session, older_than_s: float | None = None) -> int:
@@ -46,54 +59,126 @@ def release_claims(session: Session, older_than_s: float | None = None) -> int:
     return sum(g.release_stale_claims(age) for g in receiving_gateways(session))
 
 
-def _unmatched_parcels(session: Session, cutoff: datetime) -> list[int]:
-    """`parcel.matched` event ids of matched parcels that have no declared case yet."""
-    stuck = (
-        select(col(Parcel.order_id))
+def _any(session: Session, query: Any) -> bool:
+    return session.scalar(select(query.exists())) or False
+
+
+def _undeclared_parcels(session: Session, cutoff: datetime) -> bool:
+    """Whether a parcel matched before `cutoff` still has no case (its declare job was lost)."""
+    query = (
+        select(col(Parcel.id))
         .outerjoin(ClearanceCase, col(ClearanceCase.parcel_id) == col(Parcel.id))
         .where(
             col(Parcel.floor_state) == "received",
             col(Parcel.matched_at) < cutoff,
-            col(ClearanceCase.id).is_(None) | (col(ClearanceCase.state) == "matched"),
+            col(ClearanceCase.id).is_(None),
         )
-        .limit(LIMIT)
     )
-    query = (
-        select(col(Event.id))
-        .where(col(Event.topic) == "parcel.matched", col(Event.subject_id).in_(stuck))
-        .order_by(col(Event.id).desc())
-        .limit(LIMIT)
-    )
-    return list(session.scalars(query))
+    return _any(session, query)
 
 
-def _pending_cases(session: Session, cutoff: datetime) -> list[int]:
-    """Cases with a message still waiting for its gateway since before `cutoff`."""
+def redeclare_due(session: Session, cutoff: datetime) -> list[int]:
+    """Orders of cases an invalid build left matched whose back-off is over (or whose order was
+    corrected since): they are not rebuilt on every sweep, only when it may help."""
     query = (
-        select(col(CustomsMessage.case_id))
+        select(col(ClearanceCase.order_id))
+        .where(col(ClearanceCase.state) == "matched", col(ClearanceCase.state_since) < cutoff)
+        .order_by(col(ClearanceCase.id))
+        .limit(LIMIT)
+    )
+    order_ids = list(session.scalars(query))
+    if not order_ids:
+        return []
+    history = _declare_history(session, order_ids)
+    settings, now = pipeline_settings(), utcnow()
+    backoff = (settings.redeclare_backoff_s, settings.redeclare_backoff_max_s)
+    return [o for o in order_ids if may_redeclare(history.get(o, _NEVER), now, *backoff)]
+
+
+@dataclass(frozen=True)
+class DeclareHistory:
+    """How often an order's declaration broke the XSD, when last, and when it was corrected."""
+
+    failures: int = 0
+    last_failure: datetime | None = None
+    corrected: datetime | None = None
+
+
+_NEVER = DeclareHistory()
+INVALID, CORRECTED = "clearance.declaration_invalid", "order.corrected"
+
+
+def _declare_history(session: Session, order_ids: list[int]) -> dict[int, DeclareHistory]:
+    query = (
+        select(col(Event.subject_id), col(Event.topic), func.count(), func.max(Event.occurred_at))
         .where(
-            col(CustomsMessage.transport_state) == "pending",
-            col(CustomsMessage.created_at) < cutoff,
+            col(Event.subject_type) == "order",
+            col(Event.subject_id).in_(order_ids),
+            col(Event.topic).in_((INVALID, CORRECTED)),
         )
-        .distinct()
-        .limit(LIMIT)
+        .group_by(col(Event.subject_id), col(Event.topic))
     )
-    return list(session.scalars(query))
+    found: dict[int, DeclareHistory] = {}
+    for order_id, topic, count, last in session.execute(query).tuples():
+        old = found.get(order_id, _NEVER)
+        if topic == INVALID:
+            found[order_id] = replace(old, failures=count, last_failure=_aware(last))
+        else:
+            found[order_id] = replace(old, corrected=_aware(last))
+    return found
+
+
+def may_redeclare(history: DeclareHistory, now: datetime, base_s: float, max_s: float) -> bool:
+    """Pure rule: never failed → yes (its job was lost); corrected after the last failure →
+    yes; otherwise only once base_s · 2^(failures − 1), at most max_s, has passed."""
+    if history.last_failure is None:
+        return True
+    if history.corrected is not None and history.corrected > history.last_failure:
+        return True
+    wait = min(max_s, base_s * 2 ** min(history.failures - 1, 30))
+    return (now - history.last_failure).total_seconds() >= wait
+
+
+def _gated_waiting(session: Session, cutoff: datetime) -> bool:
+    """Whether a released case waits to be shipped though its parcel left before `cutoff`."""
+    query = (
+        select(col(ClearanceCase.id))
+        .join(Parcel, col(Parcel.id) == col(ClearanceCase.parcel_id))
+        .where(
+            col(ClearanceCase.state) == "released",
+            col(Parcel.floor_state) == "shipped",
+            col(Parcel.gate_out_at) < cutoff,
+        )
+    )
+    return _any(session, query)
+
+
+def _pending_messages(session: Session, cutoff: datetime) -> bool:
+    """Whether a message has waited for its gateway since before `cutoff`."""
+    query = select(col(CustomsMessage.id)).where(
+        col(CustomsMessage.transport_state) == "pending",
+        col(CustomsMessage.created_at) < cutoff,
+    )
+    return _any(session, query)
 
 
 def _mark_picked_up(session: Session) -> int:
     """Transport state: a written file the transfer client took from the send folder."""
     query = (
-        select(CustomsMessage, col(ClearanceCase.warehouse_id))
+        select(
+            col(CustomsMessage.id), col(CustomsMessage.file_name), col(ClearanceCase.warehouse_id)
+        )
         .join(ClearanceCase, col(ClearanceCase.id) == col(CustomsMessage.case_id))
         .where(col(CustomsMessage.transport_state) == "written")
         .limit(LIMIT)
     )
-    taken = [
-        message.id
-        for message, warehouse_id in session.execute(query).tuples()
-        if message.file_name and gateway_for(session, warehouse_id).picked_up(message.file_name)
-    ]
+    gateways: dict[int, FolderExchange] = {}
+    taken = []
+    for message_id, file_name, warehouse_id in session.execute(query).tuples():
+        if warehouse_id not in gateways:
+            gateways[warehouse_id] = gateway_for(session, warehouse_id)
+        if file_name and gateways[warehouse_id].picked_up(file_name):
+            taken.append(message_id)
     if taken:
         session.execute(
             update(CustomsMessage)

@@ -7,7 +7,7 @@ import json
 import random
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -29,6 +29,8 @@ from warehouses.models import Merchant, Order
 
 QUEUE = "webhooks"
 FAN_OUT = "clearance.webhooks.fan_out"
+FAN_OUT_NEW = "clearance.webhooks.fan_out_new"
+CURSOR = "webhooks:fanned-up-to"
 DELIVER = "clearance.webhooks.deliver"
 SWEEP = "clearance.webhooks.sweep_due"
 ROTATION_GRACE = timedelta(hours=24)
@@ -53,8 +55,10 @@ EVENT_TYPES: tuple[str, ...] = (
 
 def subscribe() -> None:
     """Fan every merchant-facing order event out to webhooks; sweep for due retries."""
+    # One draining job for every topic, not one job per topic and relay: with no endpoint
+    # subscribed (the common case) fan-out was most of the pipeline's rq jobs.
     for topic in EVENT_TYPES:
-        outbox.subscribe(topic, QUEUE, FAN_OUT)
+        outbox.subscribe(topic, QUEUE, FAN_OUT_NEW, drain=True)
     outbox.register_sweeper(SWEEP)
 
 
@@ -221,6 +225,60 @@ def fan_out(event_ids: list[int]) -> int:
         if ids:
             jobs.enqueue_after_commit(session, QUEUE, DELIVER, ids)
         return len(ids)
+
+
+def fan_out_new() -> int:
+    """Drain: fan out the order events committed since the last run. The cursor lives in Redis
+    (delivery state only); what a lost cursor or a late commit skips, `sweep_due` finds."""
+    jobs.clear_once(QUEUE, FAN_OUT_NEW)
+    total = 0
+    while True:
+        with session_scope() as session:
+            ids = _events_after(session, _cursor(session))
+        if not ids:
+            return total
+        total += fan_out(ids)
+        jobs.get_redis().set(_cursor_key(), max(ids))
+        if len(ids) < BATCH:
+            return total
+
+
+def _cursor_key() -> str:
+    return jobs.queue_key(CURSOR)
+
+
+def _cursor(session: Session) -> int:
+    """The last event id fanned out. With nobody subscribed it is the newest event; a lost one
+    restarts where the sweeper's window does, or where the first endpoint began."""
+    stored = jobs.get_redis().get(_cursor_key())
+    first = session.scalar(
+        sa_select(func.min(col(WebhookEndpoint.created_at))).where(col(WebhookEndpoint.enabled))
+    )
+    if stored is not None and first is not None:
+        return int(stored)
+    before = utcnow() if first is None else max(_aware(first), utcnow() - REFAN_WINDOW)
+    query = sa_select(func.max(col(Event.id))).where(col(Event.occurred_at) < before)
+    cursor = int(session.scalar(query) or 0)
+    jobs.get_redis().set(_cursor_key(), cursor)
+    return cursor
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _events_after(session: Session, cursor: int) -> list[int]:
+    query = (
+        sa_select(col(Event.id))
+        .where(
+            col(Event.id) > cursor,
+            col(Event.subject_type) == "order",
+            col(Event.topic).in_(EVENT_TYPES),
+        )
+        .order_by(col(Event.id))
+        .limit(BATCH)
+    )
+    return list(session.scalars(query))
 
 
 def _order_events(session: Session, event_ids: list[int]) -> list[tuple[Event, int]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from clearance import webhooks
-from clearance.jobs import DECLARE_PENDING, INGEST
+from clearance.jobs import DECLARE_PENDING, INGEST, SHIP_RELEASED, SUBMIT_PENDING
 from kit import outbox
 from kit.queue import Ticker
 from kit.settings import get_settings
@@ -13,8 +13,8 @@ def wire() -> None:
     """Subscribe the pipeline's jobs to the events that start them (idempotent)."""
     webhooks.subscribe()
     outbox.subscribe("parcel.matched", "declare", DECLARE_PENDING, drain=True)
-    outbox.subscribe("clearance.declared", "submit", "clearance.jobs.submit_declared")
-    outbox.subscribe("parcel.shipped", "declare", "clearance.jobs.record_shipped")
+    outbox.subscribe("clearance.declared", "submit", SUBMIT_PENDING, drain=True)
+    outbox.subscribe("parcel.shipped", "declare", SHIP_RELEASED, drain=True)
     outbox.subscribe("order.cancelled", "declare", "clearance.jobs.cancel_orders")
     outbox.register_sweeper("clearance.sweep.sweep_clearance")
     outbox.register_sweeper("clearance.printing.sweep_print_jobs")

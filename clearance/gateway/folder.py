@@ -32,6 +32,27 @@ def atomic_write(directory: Path, name: str, data: bytes, *, durable: bool = Tru
     return final
 
 
+def atomic_write_many(files: list[tuple[Path, str, bytes]]) -> None:
+    """Many atomic writes with one wait for the disk: every temp file is written, then each is
+    fsynced (the first fsync commits the journal for all of them), then each is renamed."""
+    temps = []
+    for directory in {directory for directory, _, _ in files}:
+        directory.mkdir(parents=True, exist_ok=True)
+    for directory, name, data in files:
+        temp = directory / f".{name}.tmp"
+        with open(temp, "wb") as handle:
+            handle.write(data)
+        temps.append(temp)
+    for temp in temps:
+        descriptor = os.open(temp, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+    for temp, (directory, name, _) in zip(temps, files, strict=True):
+        os.replace(temp, directory / name)
+
+
 def _move(source: str, target: str) -> None:
     """A rename where possible; a copy across file systems (archive on another disk)."""
     try:
@@ -69,6 +90,20 @@ class FolderExchange:
         self._receive_dir, self._claim_dir = str(receive_dir), str(self.claim_dir)
 
     def send(self, message: OutgoingMessage) -> str:
+        name, data = self._named(message)
+        atomic_write(self.send_dir, name, data)
+        atomic_write(self._dated("sent"), name, data)
+        return name
+
+    def send_many(self, messages: list[OutgoingMessage]) -> list[str]:
+        """Send a batch with one wait for the disk; all or nothing is raised as OSError."""
+        named = [self._named(message) for message in messages]
+        sent = self._dated("sent")
+        files = [(folder, name, data) for name, data in named for folder in (self.send_dir, sent)]
+        atomic_write_many(files)
+        return [name for name, _ in named]
+
+    def _named(self, message: OutgoingMessage) -> tuple[str, bytes]:
         name = f"{self.file_prefix}{message.message_type}_{message.business_key}_{_stamp()}.xml"
         data = message.xml
         if self.envelope_sender:
@@ -78,9 +113,7 @@ class FolderExchange:
                 sender_id=self.envelope_sender,
                 file_name=name,
             )
-        atomic_write(self.send_dir, name, data)
-        atomic_write(self._dated("sent"), name, data)
-        return name
+        return name, data
 
     def picked_up(self, file_name: str) -> bool:
         """The transfer client removes what it has taken from the send folder."""
