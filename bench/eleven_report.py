@@ -106,6 +106,30 @@ def stage_times(session: Session, marks: Marks) -> dict[str, dict[str, float]]:
     return out
 
 
+def auto_fix(session: Session, marks: Marks) -> dict[str, int]:
+    """Cases customs rejected in the run, how many were corrected, and how many of those ended
+    released (the automatic fix-and-resubmit path)."""
+
+    def orders_with(topic: str) -> Any:
+        return select(col(Event.subject_id)).where(
+            col(Event.id) >= marks.first_event_id, col(Event.topic) == topic
+        )
+
+    def count(query: Any) -> int:
+        return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
+    done = ("released", "shipped", "closed")
+    released = select(col(ClearanceCase.order_id)).where(
+        col(ClearanceCase.order_id).in_(orders_with("order.corrected")),
+        col(ClearanceCase.state).in_(done),
+    )
+    return {
+        "rejected": count(orders_with("clearance.rejected").distinct()),
+        "corrected": count(orders_with("order.corrected").distinct()),
+        "released_after_fix": count(released),
+    }
+
+
 def _phases(timings: Timings) -> dict[str, float]:
     m = timings.marks
     end = m.get("end", m["start"])
@@ -138,6 +162,7 @@ def build_report(
         )
         scans = _counts(session, col(Scan.outcome), col(Scan.id) >= marks.first_scan_id)
         stages = stage_times(session, marks)
+        fixes = auto_fix(session, marks)
     phases = _phases(timings)
     released = cases.get("released", 0) + cases.get("shipped", 0) + cases.get("closed", 0)
     stuck = open_work(marks)
@@ -155,6 +180,7 @@ def build_report(
         "scan_latency": _scan_latency(timings.scan_latencies),
         "labels_printed": timings.labels_printed,
         "gated": timings.gated,
+        "auto_fix": fixes | {"resubmitted": timings.resubmitted},
         "stages": stages,
         "memory": memory,
         "load_average": [round(x, 2) for x in os.getloadavg()],
@@ -182,6 +208,7 @@ def render(report: dict[str, Any], console: Console) -> None:
     console.print(f"cases {report['cases']}  floor {report['floor']}")
     console.print(f"scans {report['scans']}  latency {report['scan_latency']}")
     console.print(f"labels printed {report['labels_printed']}, gated {report['gated']}")
+    console.print(f"rejected by customs and fixed automatically {report['auto_fix']}")
     console.print(_table("time per stage", report["stages"], ("n", "median_s", "p95_s", "max_s")))
     console.print(
         _table(
