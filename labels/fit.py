@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import struct
 from bisect import bisect_right
 from collections.abc import Iterator
 from itertools import accumulate
@@ -84,6 +85,26 @@ def area_size(units: float, w_pt: float, h_pt: float) -> float:
 def top_size(max_pt: float, min_pt: float, first_pt: float) -> float:
     """The first size fit_block tries: ``first_pt`` on the size grid, within the slot's span."""
     return min(max_pt, max(min_pt, math.floor(first_pt / SIZE_STEP_PT) * SIZE_STEP_PT))
+
+
+def most_units_at_top(max_pt: float, min_pt: float, w_pt: float, h_pt: float) -> float:
+    """The most text (1/1000 em) for which fit_block tries ``max_pt`` first (-1 if none).
+
+    Every float step of area_size and top_size is monotonic, so ``units <= this`` is exactly
+    ``top_size(max_pt, min_pt, area_size(units, w_pt, h_pt)) == max_pt``: bisected over the
+    ordered bit patterns of non-negative floats."""
+
+    def at_top(bits: int) -> bool:
+        units = struct.unpack("<d", struct.pack("<q", bits))[0]
+        return top_size(max_pt, min_pt, area_size(units, w_pt, h_pt)) == max_pt
+
+    lo, hi = 0, struct.unpack("<q", struct.pack("<d", 1e300))[0]
+    if not at_top(lo):
+        return -1.0
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if at_top(mid) else (lo, mid)
+    return float(struct.unpack("<d", struct.pack("<q", lo))[0])
 
 
 def _sizes(max_pt: float, min_pt: float, first_pt: float) -> Iterator[float]:

@@ -190,6 +190,10 @@ def block_fits(block: TextBlock, font: LabelFont | None = None) -> bool:
 
 
 def _weight(kg: Decimal) -> str:
+    """``kg`` without trailing zeros, never in exponent form: 1.250 -> 1.25kg, 120 -> 120kg."""
+    plain = str(kg)
+    if "." in plain and "E" not in plain:  # the common case, without Decimal arithmetic
+        return f"{plain.rstrip('0').rstrip('.')}kg"
     return f"{format(kg.normalize(), 'f')}kg"
 
 
@@ -199,25 +203,67 @@ def _iso(day: date) -> str:
     return day.isoformat()
 
 
-def field_texts(label: LabelData) -> dict[str, str]:
-    """The text of every slot for ``label`` (before cleaning and fitting)."""
-    parcel = f"{label.parcel_index}/{label.parcel_count}"
+# Slots whose text follows from ``wave_key`` alone: what the labels of one wave (a warehouse,
+# a day, a sender) share, so a back end may fit them once per wave.
+WAVE_FIELDS = (
+    "warehouse",
+    "status",
+    "date",
+    "parcel",
+    "sort",
+    "sender",
+    "sender_address",
+    "return",
+)
+# The other slots, in the order of ``parcel_texts``.
+PARCEL_FIELDS = ("waybill", "consignee", "address", "order", "invt", "weight")
+
+
+def wave_key(label: LabelData) -> tuple[object, ...]:
+    """Everything the WAVE_FIELDS texts are made of: equal keys give equal texts."""
+    return (
+        label.warehouse_code,
+        label.customs_status,
+        label.print_date,
+        label.parcel_index,
+        label.parcel_count,
+        label.sort_code,
+        label.sender_name,
+        label.sender_address,
+        label.return_address,
+    )
+
+
+def wave_texts(label: LabelData) -> dict[str, str]:
+    """The text of every WAVE_FIELDS slot for ``label``."""
     return {
         "warehouse": label.warehouse_code,
         "status": label.customs_status,
         "date": _iso(label.print_date),
-        "parcel": parcel,
+        "parcel": f"{label.parcel_index}/{label.parcel_count}",
         "sort": label.sort_code or "",
-        "waybill": label.waybill_no,
-        "consignee": f"{label.consignee_name}  {mask_phone(label.consignee_phone)}",
-        "address": label.consignee_address,
         "sender": label.sender_name,
         "sender_address": label.sender_address,
-        "order": f"订单号 {label.order_no}",
-        "invt": f"清单号 {label.invt_no or '未生成'}",
-        "weight": f"重量 {_weight(label.weight_kg)} 件数 {parcel}",
         "return": label.return_address,
     }
+
+
+def parcel_texts(label: LabelData) -> tuple[str, str, str, str, str, str]:
+    """The texts of the PARCEL_FIELDS slots for ``label``, in that order."""
+    return (
+        label.waybill_no,
+        # One space: what cleaning leaves of two, and clean text takes the quick path.
+        f"{label.consignee_name} {mask_phone(label.consignee_phone)}",
+        label.consignee_address,
+        f"订单号 {label.order_no}",
+        f"清单号 {label.invt_no or '未生成'}",
+        f"重量 {_weight(label.weight_kg)} 件数 {label.parcel_index}/{label.parcel_count}",
+    )
+
+
+def field_texts(label: LabelData) -> dict[str, str]:
+    """The text of every slot for ``label`` (before cleaning and fitting)."""
+    return wave_texts(label) | dict(zip(PARCEL_FIELDS, parcel_texts(label), strict=True))
 
 
 def bind(label: LabelData, layout: Layout, font: LabelFont) -> BoundLabel:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Sequence
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import accumulate
 from typing import Literal
 
@@ -16,41 +16,40 @@ from labels.fit import (
     LEADING,
     PT_PER_MM,
     SIZE_STEP_PT,
-    area_size,
-    fit_block,
     max_lines,
-    top_size,
+    most_units_at_top,
     wrap,
 )
-from labels.fonts import LabelFont, clean_text, label_font
+from labels.fonts import LabelFont, label_font
 from labels.layout import (
+    PARCEL_FIELDS,
+    WAVE_FIELDS,
     Box,
     Fitter,
     Layout,
     LineConst,
     Placed,
     Slot,
-    TextBlock,
-    field_texts,
     layout_for,
-    place_lines,
+    parcel_texts,
     placed,
+    wave_key,
+    wave_texts,
 )
 from labels.model import LABEL_100x150, LabelData, LabelSize
 from labels.zplbitmap import bold_dots, graphic_field
 
 CjkMode = Literal["bitmap", "resident"]
 Progress = Callable[[int, int], None]
-# ZPL of a slot for already-cleaned text, or None when the text needs the general fitting.
-SlotZpl = Callable[[str], "str | None"]
-# Code 128 plan pieces: (start code, start, stop, subset B) over the data's characters.
+# ZPL of a slot for its raw text.
+SlotZpl = Callable[[str], bytes]
+# Code 128 plan pieces: (start code, start, stop, escape them) over the data's characters.
 Cut = tuple[str, int, int, bool]
 DEFAULT_RESIDENT_FONT = "E:SIMSUN.TTF"
 MAX_BAR_MODULE_MM = 0.6
 LINE_DOTS_MM = 0.25
 # In subset B these three are ZPL syntax, so ^BC wants their invocation codes instead.
 _BC_SPECIAL = str.maketrans({">": ">0", "^": "><", "~": ">="})
-_CACHE_LIMIT = 512
 # Drive letter and file name only: the name is spliced into ^A@ unescaped.
 _FONT_NAME = re.compile(r"[A-Z]:[A-Za-z0-9_.-]{1,60}")
 # The subset plan depends only on where the digits are, so it is cached per digit pattern.
@@ -110,9 +109,15 @@ class _Writer:
         self.resident_font = resident_font
         self.k = dpi / 25.4
         self.dots_per_pt = dpi / 72.0
-        # Per slot: (index, field, ZPL by raw text), so repeated texts are rendered once.
-        self._plan: list[tuple[int, str, dict[str, bytes]]] = []
         self._static = b""
+        # The wave's pieces around the parcel slots, and the wave they were rendered for.
+        self._wave_slots: list[int] = []
+        self._parcel_slots: list[int] = []
+        self._wave: list[bytes] = []
+        self._wave_key: tuple[object, ...] | None = None
+        self._own: list[Callable[[str], bytes]] = []
+        # Each parcel slot's renderer and the wave's ZPL that follows it.
+        self._then: list[tuple[Callable[[str], bytes], bytes]] = []
         self._resident_cmd: dict[int, str] = {}
         self._barcodes: dict[str, tuple[str, list[Cut]]] = {}
         self._qr_heads: dict[int, str] = {}
@@ -167,15 +172,16 @@ class _Writer:
         cmd = self._resident_cmd[size] = f"^A@N,{size},{size},{self.resident_font}"
         return cmd
 
-    def barcode(self, box: Box, data: str) -> str:
+    def barcode(self, box: Box, data: str) -> bytes:
         pattern = data.translate(_DIGIT_PATTERN)
         found = self._barcodes.get(pattern)
         if found is None:
             found = self._barcodes[pattern] = self._barcode_plan(box, data)
         head, cuts = found
-        if len(cuts) == 1:
-            return f"{head}{_cut_fd(cuts[0], data)}^FS"
-        return f"{head}{''.join([_cut_fd(cut, data) for cut in cuts])}^FS"
+        fd = "".join(
+            [c + (data[a:b].translate(_BC_SPECIAL) if x else data[a:b]) for c, a, b, x in cuts]
+        )
+        return f"{head}{fd}^FS\n".encode()
 
     def _barcode_plan(self, box: Box, data: str) -> tuple[str, list[Cut]]:
         """The ^BC command up to its field data, and where the data switches subset."""
@@ -187,17 +193,18 @@ class _Writer:
         h = self.d(box.h)
         return f"^FO{x},{self.d(box.y)}^BY{module},3,{h}^BCN,{h},N,N,N,N^FD", _cuts(plan)
 
-    def qr(self, box: Box, payload: str) -> str:
-        n = qr_size(len(payload.encode("utf-8")))
-        head = self._qr_heads.get(n) or self._qr_head(box, n)
-        return f"{head}{escape_fd(payload)}^FS"
+    def qr(self, box: Box, payload: str) -> bytes:
+        n_bytes = len(payload) if payload.isascii() else len(payload.encode())
+        head = self._qr_heads.get(n_bytes) or self._qr_head(box, n_bytes)
+        return f"{head}{escape_fd(payload)}^FS\n".encode()
 
-    def _qr_head(self, box: Box, n: int) -> str:
+    def _qr_head(self, box: Box, n_bytes: int) -> str:
+        n = qr_size(n_bytes)
         side = min(self.d(box.w), self.d(box.h))
         mag = max(1, min(10, side // (n + 2 * qr.QUIET_MODULES)))
         x = self.d(box.x) + (self.d(box.w) - n * mag) // 2
         y = self.d(box.y) + (self.d(box.h) - n * mag) // 2
-        head = self._qr_heads[n] = f"^FO{x},{y}^BQN,2,{mag}^FH^FDMA,"
+        head = self._qr_heads[n_bytes] = f"^FO{x},{y}^BQN,2,{mag}^FH^FDMA,"
         return head
 
     def static(self, layout: Layout) -> str:
@@ -210,163 +217,172 @@ class _Writer:
         return "\n".join(parts)
 
     def compile(self, fitter: Fitter) -> None:
-        """Prepare each slot's cache and template for ``fitter``'s layout (templates need
-        resident fonts)."""
+        """Prepare each slot's template (they need resident fonts) and the wave plan."""
         slots = fitter.layout.slots
         self._static = (self.static(fitter.layout) + "\n").encode()
-        self._plan = [(i, slot.field, {}) for i, slot in enumerate(slots)]
         self._fast = [self._template(fitter, i) for i in range(len(slots))]
+        fields = [slot.field for slot in slots]
+        self._parcel_slots = [fields.index(field) for field in PARCEL_FIELDS]
+        if self._parcel_slots != sorted(self._parcel_slots):
+            raise ValueError("the layout must place the parcel fields in PARCEL_FIELDS order")
+        self._wave_slots = [i for i, field in enumerate(fields) if field in WAVE_FIELDS]
+        self._own = [self._fast[i] or partial(self.general, fitter, i) for i in self._parcel_slots]
+        self._wave_key = None
 
     def _template(self, fitter: Fitter, index: int) -> SlotZpl | None:
+        """The slot's ZPL for the common case, prepared once: text already clean that fits
+        at the slot's top size. Any other text goes to ``general``, which prints the same."""
         slot = fitter.layout.slots[index]
-        if self.cjk != "resident":
+        if self.cjk != "resident" or (slot.wrap and (slot.align, slot.valign) != ("L", "T")):
             return None
-        if not slot.wrap:
-            return self._line(fitter, index)
-        if slot.align == "L" and slot.valign == "T":
-            return self._paragraph(fitter, index)
-        return self._block(fitter, index)
+        general = partial(self.general, fitter, index)
+        if slot.wrap:
+            return self._paragraph(slot, general)
+        return self._line(fitter, index, general)
 
     def _lead(self, slot: Slot) -> str:
         """What precedes a slot's lines: the black box behind reversed text."""
         box = slot.box
         return self.box(box, min(self.d(box.w), self.d(box.h))) + "\n" if slot.inverse else ""
 
-    def _pieces(self, x: int, base: int, size_pt: float, slot: Slot) -> list[str]:
-        """A line's ZPL split where its (escaped) text goes: ``text.join(pieces)``."""
+    def _pieces(self, x: int, base: int, size_pt: float, slot: Slot) -> list[bytes]:
+        """A line's ZPL split where its (escaped, encoded) text goes: ``text.join(pieces)``."""
         dots = round(size_pt * self.dots_per_pt)
         line = strike(x, base, self.field_head(dots, slot), "\0", self.strike(dots, slot))
-        return line.split("\0")
+        return (line + "\n").encode().split(b"\0")
 
-    def _line(self, fitter: Fitter, index: int) -> SlotZpl:
+    def _line(self, fitter: Fitter, index: int, general: SlotZpl) -> SlotZpl:
         """One-line slot: text that fits at the slot's top size needs no fitting, only its
-        width for the alignment; anything else (shrink, cut) goes the general way (None)."""
+        width for the alignment (none when left-aligned)."""
         slot, c, font = fitter.layout.slots[index], fitter.line_const(index), self.font
         # The same expressions as fit_line and Fitter.place, so the output is identical.
         top = min(c.span[0], c.h_pt / (font.ascent - font.descent))
         size = max(c.span[1], math.floor(top / SIZE_STEP_PT) * SIZE_STEP_PT)
         base = round((c.base0_pt + size * c.base_k) * self.dots_per_pt)
-        widths, w_pt = font.widths.__getitem__, c.w_pt
-        if c.align == 0.0:  # left-aligned text starts at the same x whatever its width
-            pieces = self._pieces(round(c.x_mm * self.k), base, size, slot)
-            pieces[0] = self._lead(slot) + pieces[0]
+        if c.align != 0.0:
+            return self._aligned(slot, c, (top, size, base), general)
+        pieces = self._pieces(round(c.x_mm * self.k), base, size, slot)
+        pieces[0] = self._lead(slot).encode() + pieces[0]
+        widths, uncovered, w_pt = font.widths.__getitem__, font.uncovered.search, c.w_pt
 
-            def left(text: str) -> str | None:
+        def left(text: str) -> bytes:
+            # clean_text's quick check first: such text is already clean.
+            if text and uncovered(text) is None and "  " not in text and text.strip(" ") == text:
                 units = sum(map(widths, text)) or 1.0
-                if w_pt * 1000.0 / units < top or units * size / 1000.0 > w_pt:
-                    return None
-                return escape_fd(text).join(pieces)
+                if w_pt * 1000.0 / units >= top and units * size / 1000.0 <= w_pt:
+                    if "_" in text or "^" in text or "~" in text:
+                        text = escape_fd(text)
+                    return text.encode().join(pieces)
+            return general(text)
 
-            return left
-        return self._aligned(slot, c, (top, size, base))
+        return left
 
-    def _aligned(self, slot: Slot, c: LineConst, fit: tuple[float, float, int]) -> SlotZpl:
+    def _aligned(
+        self, slot: Slot, c: LineConst, fit: tuple[float, float, int], general: SlotZpl
+    ) -> SlotZpl:
         """The one-line template for centred or right-aligned text (x follows its width)."""
-        (top, size, base), k, widths = fit, self.k, self.font.widths.__getitem__
+        (top, size, base), k, font = fit, self.k, self.font
         dots = round(size * self.dots_per_pt)
         lead, head, bold = self._lead(slot), self.field_head(dots, slot), self.strike(dots, slot)
         w_pt, x_mm, w_mm, align = c.w_pt, c.x_mm, c.w_mm, c.align
+        widths, uncovered = font.widths.__getitem__, font.uncovered.search
 
-        def aligned(text: str) -> str | None:
-            units = sum(map(widths, text)) or 1.0
-            width = units * size / 1000.0
-            if w_pt * 1000.0 / units < top or width > w_pt:
-                return None
-            x = round((x_mm + (w_mm - width / PT_PER_MM) * align) * k)
-            return lead + strike(x, base, head, escape_fd(text), bold)
+        def aligned(text: str) -> bytes:
+            if text and uncovered(text) is None and "  " not in text and text.strip(" ") == text:
+                units = sum(map(widths, text)) or 1.0
+                width = units * size / 1000.0
+                if w_pt * 1000.0 / units >= top and width <= w_pt:
+                    x = round((x_mm + (w_mm - width / PT_PER_MM) * align) * k)
+                    return f"{lead}{strike(x, base, head, escape_fd(text), bold)}\n".encode()
+            return general(text)
 
         return aligned
 
-    def _paragraph(self, fitter: Fitter, index: int) -> SlotZpl:
+    def _paragraph(self, slot: Slot, general: SlotZpl) -> SlotZpl:
         """Top-left wrapping slot: text that wraps at the slot's largest size takes prepared
-        line templates; anything smaller goes through the general block fitting."""
-        slot, font, general = fitter.layout.slots[index], self.font, self._block(fitter, index)
-        box, size = slot.box, slot.max_pt
-        w_pt, h_pt, min_pt = box.w * PT_PER_MM, box.h * PT_PER_MM, slot.min_pt
+        line templates."""
+        box, size, font = slot.box, slot.max_pt, self.font
+        w_pt, h_pt = box.w * PT_PER_MM, box.h * PT_PER_MM
         most, limit = max_lines(size, h_pt, font), w_pt * 1000.0 / size
         # place_lines' baselines for a top-aligned block: first + i * step.
         first, step = box.y * PT_PER_MM + size * font.ascent, size * LEADING
         x, dpp = round(box.x * self.k), self.dots_per_pt
         lines = [self._pieces(x, round((first + i * step) * dpp), size, slot) for i in range(most)]
-        lead, widths = self._lead(slot), font.widths.__getitem__
+        lead, widths, uncovered = self._lead(slot).encode(), font.widths.__getitem__, font.uncovered
+        most_units = most_units_at_top(size, slot.min_pt, w_pt, h_pt)
 
-        def zpl(text: str) -> str | None:
-            cum = list(accumulate(map(widths, text), initial=0.0))
-            spans = None
-            if top_size(size, min_pt, area_size(cum[-1], w_pt, h_pt)) == size:
-                spans = wrap(text, cum, limit, most)
-            if not spans:
-                return general(text)
-            out = [escape_fd(text[a:b]).join(lines[i]) for i, (a, b) in enumerate(spans)]
-            return lead + "\n".join(out)
+        def paragraph(text: str) -> bytes:
+            if (
+                text
+                and uncovered.search(text) is None
+                and "  " not in text
+                and text.strip(" ") == text
+            ):
+                cum = list(accumulate(map(widths, text), initial=0.0))
+                spans = wrap(text, cum, limit, most) if cum[-1] <= most_units else None
+                if spans:
+                    out = [
+                        escape_fd(text[a:b]).encode().join(lines[i])
+                        for i, (a, b) in enumerate(spans)
+                    ]
+                    return lead + b"".join(out)
+            return general(text)
 
-        return zpl
-
-    def _block(self, fitter: Fitter, index: int) -> SlotZpl:
-        """Wrapping slot: fitted by fit_block, drawn without the intermediate objects."""
-        slot, font = fitter.layout.slots[index], self.font
-        w_pt, h_pt = slot.box.w * PT_PER_MM, slot.box.h * PT_PER_MM
-        span, lead, k, dpp = (slot.max_pt, slot.min_pt), self._lead(slot), self.k, self.dots_per_pt
-
-        def zpl(text: str) -> str | None:
-            block = TextBlock(slot, *fit_block(text, w_pt, h_pt, span, font))
-            dots = round(block.size_pt * dpp)
-            head, bold = self.field_head(dots, slot), self.strike(dots, slot)
-            lines = [
-                strike(round(x * k), round(base * dpp), head, escape_fd(line), bold)
-                for line, x, base in place_lines(block, font)
-            ]
-            return lead + "\n".join(lines)
-
-        return zpl
+        return paragraph
 
     def label(self, out: list[bytes], fitter: Fitter, label: LabelData, symbols: bool) -> None:
-        """Append ``label``'s format to ``out`` as UTF-8 pieces, each ending in a newline."""
-        texts = field_texts(label)
+        """Append ``label``'s format to ``out`` as pieces, each ending in a newline."""
+        key = wave_key(label)
+        if key != self._wave_key:
+            self._wave = self.wave(fitter, label)
+            self._wave_key = key
         append = out.append
-        append(self._static)
-        for index, field, cache in self._plan:
-            zpl = cache.get(texts[field])
-            if zpl is None:
-                zpl = self.slot(fitter, index, texts[field], cache)
-            if zpl:
-                append(zpl)
+        append(self._wave[0])
+        for (render, after), text in zip(self._then, parcel_texts(label), strict=True):
+            append(render(text))
+            if after:
+                append(after)
         if symbols:
             layout = fitter.layout
-            bc, qr = (
-                self.barcode(layout.barcode, label.waybill_no),
-                self.qr(layout.qr, label.qr_payload),
-            )
-            append(f"{bc}\n{qr}\n^XZ\n".encode())
-        else:
-            append(b"^XZ\n")
+            append(self.barcode(layout.barcode, label.waybill_no))
+            append(self.qr(layout.qr, label.qr_payload))
+        append(b"^XZ\n")
 
-    def slot(self, fitter: Fitter, index: int, raw: str, cache: dict[str, bytes]) -> bytes:
-        """ZPL for one slot, kept in ``cache``: identical texts in a batch are rendered once."""
-        if len(cache) > _CACHE_LIMIT:
-            cache.clear()
-        fast, text = self._fast[index], clean_text(raw, self.font)
-        zpl = fast(text) if fast is not None and text else None
-        if zpl is None:
-            zpl = "\n".join(self.text(fitter.place(index, raw)))
-        cache[raw] = encoded = (zpl + "\n").encode() if zpl else b""
-        return encoded
+    def wave(self, fitter: Fitter, label: LabelData) -> list[bytes]:
+        """The static part and the wave's slots, cut where the parcel slots go."""
+        texts = wave_texts(label)
+        pieces = {
+            i: self.slot(fitter, i, texts[fitter.layout.slots[i].field]) for i in self._wave_slots
+        }
+        cuts, start = [], 0
+        for stop in [*self._parcel_slots, len(fitter.layout.slots)]:
+            cuts.append(b"".join([pieces[i] for i in range(start, stop)]))
+            start = stop + 1
+        cuts[0] = self._static + cuts[0]
+        self._then = list(zip(self._own, cuts[1:], strict=True))
+        return cuts
+
+    def slot(self, fitter: Fitter, index: int, raw: str) -> bytes:
+        """ZPL for ``raw`` in slot ``index`` (newline-terminated, or empty)."""
+        fast = self._fast[index]
+        return self.general(fitter, index, raw) if fast is None else fast(raw)
+
+    def general(self, fitter: Fitter, index: int, raw: str) -> bytes:
+        """The slot by the general fitting, as every template must print it."""
+        zpl = "\n".join(self.text(fitter.place(index, raw)))
+        return f"{zpl}\n".encode() if zpl else b""
 
 
 def _cuts(plan: list[code128.Segment]) -> list[Cut]:
+    """The plan as pieces of the data, and whether each needs the subset B escapes: that
+    depends only on the non-digits, so it holds for every data of the same digit pattern."""
     cuts, start = [], 0
     for i, (subset, text) in enumerate(plan):
         code = (">6" if i else ">:") if subset == "B" else (">5" if i else ">;")
-        cuts.append((code, start, start + len(text), subset == "B"))
+        special = subset == "B" and text.translate(_BC_SPECIAL) != text
+        cuts.append((code, start, start + len(text), special))
         start += len(text)
     return cuts
-
-
-def _cut_fd(cut: Cut, data: str) -> str:
-    """One piece of ``code128_fd`` for ``data`` (same digit pattern as the plan)."""
-    code, start, stop, subset_b = cut
-    text = data[start:stop]
-    return code + (text.translate(_BC_SPECIAL) if subset_b else text)
 
 
 def render_zpl(

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import math
+import random
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from labels import LABEL_76x130, LABEL_100x150, LabelData, LabelSize, render_pdf
-from labels.fit import ELLIPSIS, PT_PER_MM, fit_block
+from labels.fit import ELLIPSIS, PT_PER_MM, area_size, fit_block, most_units_at_top, top_size
 from labels.fonts import FONT_ENV, LabelFontError, clean_text, label_font
 from labels.layout import (
+    PARCEL_FIELDS,
+    WAVE_FIELDS,
     Fitter,
     bind,
     block_fits,
@@ -18,6 +22,7 @@ from labels.layout import (
     fit_slot,
     layout_for,
     place_lines,
+    wave_key,
 )
 from labels.model import mask_phone
 from tests.labels.helpers import LONG_ADDRESS, make_label
@@ -130,3 +135,47 @@ def test_font_path_is_configurable(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     font = label_font()
     assert font.path == str(link)
     assert render_pdf([make_label()]).startswith(b"%PDF")
+
+
+def test_wave_and_parcel_fields_cover_every_slot_once() -> None:
+    fields = [slot.field for slot in layout_for(LABEL_100x150).slots]
+    assert sorted(fields) == sorted(WAVE_FIELDS + PARCEL_FIELDS)
+
+
+def test_labels_with_one_wave_key_have_the_same_wave_texts() -> None:
+    rnd = random.Random(4)
+    labels = [
+        make_label(
+            waybill_no=f"SF{rnd.randrange(10**9)}",
+            consignee_name=rnd.choice(["张伟", "李娜"]),
+            weight_kg=Decimal(rnd.randrange(1, 5000)) / 1000,
+            invt_no=rnd.choice([None, "5141"]),
+            sender_name=rnd.choice(["仓一", "仓二"]),
+            parcel_index=rnd.choice([1, 2]),
+        )
+        for _ in range(200)
+    ]
+    by_key: dict[tuple[object, ...], dict[str, str]] = {}
+    for label in labels:
+        texts = field_texts(label)
+        wave = {field: texts[field] for field in WAVE_FIELDS}
+        assert by_key.setdefault(wave_key(label), wave) == wave
+    assert len(by_key) == 4
+
+
+@pytest.mark.parametrize(
+    ("kg", "text"),
+    [("1.250", "1.25kg"), ("1.000", "1kg"), ("120", "120kg"), ("1E+3", "1000kg"), ("0.0", "0kg")],
+)
+def test_weight_text_has_no_trailing_zeros_and_no_exponent(kg: str, text: str) -> None:
+    assert field_texts(make_label(weight_kg=Decimal(kg)))["weight"].startswith(f"重量 {text} ")
+
+
+def test_most_units_at_top_is_exactly_where_fit_block_starts_below_the_top_size() -> None:
+    rnd = random.Random(6)
+    for _ in range(200):
+        top, w_pt, h_pt = rnd.choice([13.0, 9.88, 8.0]), rnd.uniform(50, 300), rnd.uniform(9, 90)
+        most = most_units_at_top(top, 4.0, w_pt, h_pt)
+        for units in (most, math.nextafter(most, math.inf), rnd.uniform(0, 3 * max(most, 1))):
+            at_top = top_size(top, 4.0, area_size(units, w_pt, h_pt)) == top
+            assert (units <= most) == at_top, (top, w_pt, h_pt, units)
