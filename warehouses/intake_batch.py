@@ -6,6 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from kit import outbox
@@ -98,6 +100,23 @@ def take_orders(
     good ones with one insert per table and their `order.received` events; a dry run stores
     nothing. Pass the same `ledger` to the chunks of one import so they see each other."""
     ledger = ledger if ledger is not None else Ledger()
+    # SQLite has one writer, and its savepoint outside a transaction would commit on release.
+    if dry_run or len(items) < 2 or not intake_repo.on_postgresql(session):
+        return _take(session, items, principal, ledger, dry_run)
+    before = ledger.copy()
+    try:
+        with session.begin_nested():
+            return _take(session, items, principal, ledger, dry_run)
+    except (IntegrityError, psycopg.IntegrityError):
+        # A concurrent batch stored one of these numbers after they were read: its commit is
+        # visible now, so judging again refuses that order alone, by name.
+        ledger.restore(before)
+        return _take(session, items, principal, ledger, dry_run)
+
+
+def _take(
+    session: Session, items: Sequence[Item], principal: Principal, ledger: Ledger, dry_run: bool
+) -> list[Outcome]:
     orders = [item.data for item in items]
     book = intake_repo.load_book(session, orders)
     keyed = intake_repo.keyed_orders(session, {i.key for i in items if i.key is not None})

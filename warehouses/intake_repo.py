@@ -51,7 +51,7 @@ def _among(column: Any, name: str, postgres: bool) -> Any:
     return col(column).in_(bindparam(name, expanding=True))
 
 
-def _dialect(session: Session) -> bool:
+def on_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
@@ -134,7 +134,7 @@ def load_book(session: Session, orders: Sequence[OrderIn]) -> Book:
         "warehouses": list({order.warehouse for order in orders}),
     }
     book = Book({}, {}, {})
-    for row in session.connection().execute(_book(_dialect(session)), named):
+    for row in session.connection().execute(_book(on_postgresql(session)), named):
         book.merchants[row[0]] = row[1]
         book.warehouses[row[2]] = row[3]
         if row[4] is not None:
@@ -146,7 +146,7 @@ def keyed_orders(session: Session, keys: set[str]) -> dict[str, tuple[int, str]]
     """Orders already made with these (stored) idempotency keys: key → (id, order_no)."""
     if not keys:
         return {}
-    rows = session.connection().execute(_keyed(_dialect(session)), {"keys": list(keys)})
+    rows = session.connection().execute(_keyed(on_postgresql(session)), {"keys": list(keys)})
     return {row[0]: (row[1], row[2]) for row in rows}
 
 
@@ -155,7 +155,7 @@ def fill_ledger(session: Session, ledger: Ledger, orders: Sequence[OrderIn]) -> 
     of buyers not seen before, and order, tracking and waybill numbers in use."""
     buyers = {o.buyer.id_number.upper() for o in orders} - ledger.spent.keys()
     ledger.spent.update(dict.fromkeys(buyers, Decimal(0)))
-    held = session.connection().execute(_held(_dialect(session)), _held_params(orders, buyers))
+    held = session.connection().execute(_held(on_postgresql(session)), _held_params(orders, buyers))
     for kind, merchant_id, number, amount in held:
         if kind == "spent":
             ledger.spent[number] = Decimal(str(amount))
@@ -180,7 +180,7 @@ def store(session: Session, taken: Sequence[Taken]) -> list[int]:
     batch on PostgreSQL); returns the new order ids in the same order."""
     if not taken:
         return []
-    if len(taken) >= COPY_FROM and _dialect(session):
+    if len(taken) >= COPY_FROM and on_postgresql(session):
         return _copy(session, taken)
     return _insert(session, taken)
 

@@ -96,6 +96,16 @@ class Ledger:
     tracking_nos: set[str] = field(default_factory=set)
     waybill_nos: set[str] = field(default_factory=set)
 
+    def copy(self) -> Ledger:
+        return Ledger(
+            dict(self.spent), set(self.order_nos), set(self.tracking_nos), set(self.waybill_nos)
+        )
+
+    def restore(self, earlier: Ledger) -> None:
+        """Back to what `earlier` (a copy) held, in place: its holder keeps the same ledger."""
+        self.spent, self.order_nos = earlier.spent, earlier.order_nos
+        self.tracking_nos, self.waybill_nos = earlier.tracking_nos, earlier.waybill_nos
+
     def add(self, data: OrderIn, merchant_id: int, paid: Decimal) -> None:
         buyer = data.buyer.id_number.upper()
         self.spent[buyer] = self.spent.get(buyer, ZERO) + paid

@@ -9,12 +9,17 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
+from kit.auth import SYSTEM
 from kit.db import session_scope
+from tests.conftest import Stack
 from tests.factories import auth, order_payload
 from tests.identities import MERCHANT_A, MERCHANT_B, merchant_key
 from tests.warehouses.conftest import Floor, count, events
-from warehouses import bulk
+from warehouses import bulk, intake_repo
+from warehouses.intake import create_order
+from warehouses.intake_batch import Item, take_orders
 from warehouses.models import Order, OrderLine, Parcel
+from warehouses.schemas import OrderIn
 
 BUYER_ID = "11010519491231002X"
 
@@ -155,3 +160,30 @@ def test_stored_lines_carry_their_tax_and_the_order_its_totals(floor: Floor) -> 
         assert order.tax_total == line.vat + line.consumption_tax
         assert order.actural_paid == order.goods_value + order.freight + order.tax_total
     assert body["tax_total"] == str(order.tax_total)
+
+
+def test_a_batch_that_loses_a_race_for_an_order_number_refuses_that_order_alone(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if stack.backend != "postgresql":
+        pytest.skip("the retry runs on PostgreSQL; SQLite has a single writer")
+    with session_scope() as session:
+        create_order(session, OrderIn.model_validate(order_payload(100)), SYSTEM)
+    reads = []
+    real = intake_repo.fill_ledger
+
+    def first_read_misses_it(session: Any, ledger: Any, orders: Any) -> None:
+        """Stands in for a concurrent batch committing order 100 just after the first read."""
+        reads.append(len(orders))
+        if len(reads) > 1:
+            real(session, ledger, orders)
+
+    monkeypatch.setattr(intake_repo, "fill_ledger", first_read_misses_it)
+    batch = [order_payload(i) for i in range(101, 125)] + [order_payload(100)]  # 25: COPY
+    with session_scope() as session:
+        items = [Item(OrderIn.model_validate(o)) for o in batch]
+        outcomes = take_orders(session, items, SYSTEM)
+    assert [o.error.code for o in outcomes if o.error] == ["duplicate_order"]
+    assert outcomes[-1].order_id is None and reads == [25, 25]
+    assert _stored() == (25, count(OrderLine), 25, 25)
+    assert count(OrderLine) == sum(len(o["lines"]) for o in [order_payload(100), *batch[:-1]])
