@@ -22,7 +22,7 @@ from sqlmodel import col
 from bench.eleven_report import Marks, build_report, open_work, render
 from bench.memory import MemorySampler
 from clearance.autofix import fix_and_resubmit, rejected_cases
-from clearance.labeling import label_data
+from clearance.labeling import labels_for_orders
 from clearance.models import ClearanceCase
 from clearance.simulator import CustomsSimulator
 from clearance.wiring import ticker, wire
@@ -170,7 +170,7 @@ def label_and_gate(first_order_id: int, printer: SpoolPrinter, timings: Timings)
     if not orders:
         return 0
     with session_scope() as session:
-        batch = [label_data(session, order) for order in orders]
+        batch = labels_for_orders(session, orders)
     # Thermal printers on the floor hold a CJK font, so ZPL refers to it instead of bitmaps.
     printer.send(render_zpl(batch, cjk="resident"), job_name=f"wave-{orders[0].id}")
     timings.labels_printed += len(batch)

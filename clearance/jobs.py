@@ -13,6 +13,7 @@ from clearance.actions import request_cancel
 from clearance.cases import move
 from clearance.config import pipeline_settings
 from clearance.declare_stage import declare_orders
+from clearance.draining import drain
 from clearance.exchange import receiving_gateways
 from clearance.gateway.folder import FolderExchange
 from clearance.gateway.port import IncomingFile
@@ -50,15 +51,16 @@ def _order_ids(session: Session, event_ids: list[int]) -> list[int]:
 
 
 def declare_pending() -> int:
-    """Declare every matched parcel that has no case yet, a few hundred per transaction."""
-    jobs.clear_once("declare", DECLARE_PENDING)
-    total = 0
-    while True:
-        with session_scope() as session:
-            order_ids = _undeclared_orders(session)
-            total += declare_orders(session, order_ids)
-        if len(order_ids) < DECLARE_BATCH:
-            return total
+    """Declare every matched parcel that has no case yet, a few hundred per transaction;
+    returns how many parcels it took (an invalid one is taken and left matched)."""
+    return drain("declare", DECLARE_PENDING, _declare_step, DECLARE_BATCH)
+
+
+def _declare_step() -> int:
+    with session_scope() as session:
+        order_ids = _undeclared_orders(session)
+        declare_orders(session, order_ids)
+    return len(order_ids)
 
 
 def _undeclared_orders(session: Session) -> list[int]:
@@ -89,14 +91,12 @@ def redeclare(order_ids: list[int]) -> int:
 
 def submit_pending() -> int:
     """Hand every pending message to its gateway, a few hundred per transaction (draining)."""
-    jobs.clear_once("submit", SUBMIT_PENDING)
-    total = 0
-    while True:
-        with session_scope() as session:
-            claimed = send_pending_batch(session)
-        total += claimed
-        if claimed < SUBMIT_BATCH:
-            return total
+    return drain("submit", SUBMIT_PENDING, _submit_step, SUBMIT_BATCH)
+
+
+def _submit_step() -> int:
+    with session_scope() as session:
+        return send_pending_batch(session)
 
 
 def submit_declared(event_ids: list[int]) -> int:
@@ -194,14 +194,14 @@ def record_shipped(event_ids: list[int]) -> int:
 
 def ship_released() -> int:
     """Ship every released case whose parcel went out at the gate, in batches (draining)."""
-    jobs.clear_once("declare", SHIP_RELEASED)
-    total = 0
-    while True:
-        with session_scope() as session:
-            case_ids = gated_released(session, SHIP_BATCH)
-            total += ship_cases(session, case_ids)
-        if len(case_ids) < SHIP_BATCH:
-            return total
+    return drain("declare", SHIP_RELEASED, _ship_step, SHIP_BATCH)
+
+
+def _ship_step() -> int:
+    with session_scope() as session:
+        case_ids = gated_released(session, SHIP_BATCH)
+        ship_cases(session, case_ids)
+    return len(case_ids)
 
 
 def cancel_orders(event_ids: list[int]) -> int:

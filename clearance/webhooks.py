@@ -15,6 +15,7 @@ from sqlalchemy import delete, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from clearance.draining import drain
 from clearance.state import MAIN_PATH, OFF_PATH, REVIEW
 from clearance.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from clearance.webhook_security import check_url, new_secret, signature_header
@@ -230,17 +231,16 @@ def fan_out(event_ids: list[int]) -> int:
 def fan_out_new() -> int:
     """Drain: fan out the order events committed since the last run. The cursor lives in Redis
     (delivery state only); what a lost cursor or a late commit skips, `sweep_due` finds."""
-    jobs.clear_once(QUEUE, FAN_OUT_NEW)
-    total = 0
-    while True:
-        with session_scope() as session:
-            ids = _events_after(session, _cursor(session))
-        if not ids:
-            return total
-        total += fan_out(ids)
+    return drain(QUEUE, FAN_OUT_NEW, _fan_out_step, BATCH)
+
+
+def _fan_out_step() -> int:
+    with session_scope() as session:
+        ids = _events_after(session, _cursor(session))
+    if ids:
+        fan_out(ids)
         jobs.get_redis().set(_cursor_key(), max(ids))
-        if len(ids) < BATCH:
-            return total
+    return len(ids)
 
 
 def _cursor_key() -> str:

@@ -49,7 +49,7 @@ def _cases() -> list[ClearanceCase]:
 
 def _topics(topic: str) -> list[int]:
     with session_scope() as session:
-        query = select(outbox.Event.subject_id).where(col(outbox.Event.topic) == topic)
+        query = select(col(outbox.Event.subject_id)).where(col(outbox.Event.topic) == topic)
         return list(session.scalars(query))
 
 
@@ -66,8 +66,8 @@ def test_one_declare_and_one_submit_job_carry_the_whole_batch(stack: Stack) -> N
     sent = sorted(get_settings().send_dir.glob("CEB621_*.xml"))
     assert len(sent) == 5 and len(list((get_settings().archive_dir / "sent").rglob("*.xml"))) == 5
     with session_scope() as session:
-        states = session.scalars(select(CustomsMessage.transport_state)).all()
-        parcels = session.scalars(select(Parcel.customs_state)).all()
+        states = session.scalars(select(col(CustomsMessage.transport_state))).all()
+        parcels = session.scalars(select(col(Parcel.customs_state))).all()
     assert set(states) == {"written"} and set(parcels) == {"submitted"}
 
 
@@ -95,8 +95,9 @@ def test_an_invalid_declaration_is_not_rebuilt_on_every_sweep(
 ) -> None:
     _matched(1)
     monkeypatch.setattr("clearance.declare_stage.render_message", _invalid)
-    assert jobs.declare_pending() == 0
+    assert jobs.declare_pending() == 1  # taken, and left matched
     assert [c.state for c in _cases()] == ["matched"]
+    assert jobs.declare_pending() == 0  # it has its case: not taken again
     assert len(_topics("clearance.declaration_invalid")) == 1
     later = utcnow() + timedelta(seconds=1)
     with session_scope() as session:
@@ -156,7 +157,7 @@ def test_a_spot_check_rejection_is_fixed_and_resubmitted_until_released(stack: S
     sim.rates = Rates(reject=0.0)
     _run(sim)
     with session_scope() as session:
-        messages = session.scalars(select(CustomsMessage.app_type)).all()
+        messages = session.scalars(select(col(CustomsMessage.app_type))).all()
     assert sorted(messages) == ["1", "2"]
     assert _cases()[0].state == "released"
     assert len(_topics("order.corrected")) == 1
