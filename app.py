@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from clearance import api as clearance_api
-from clearance import broker_api, broker_pages, printing_api
+from clearance import broker_api, broker_pages, printing_api, printing_pages
 from clearance import pages as clearance_pages
 from clearance.metrics import exposition
 from clearance.overview import STATES, counts_by_warehouse
@@ -126,6 +126,7 @@ def create_app(*, background: bool = False) -> FastAPI:
     app.include_router(broker_api.router)
     app.include_router(broker_pages.router)
     app.include_router(printing_api.router)
+    app.include_router(printing_pages.router)
     kit_api.install(app)
     _pages(app)
     return app

@@ -7,6 +7,8 @@ from datetime import date
 from sqlmodel import Session, col, select
 
 from clearance.models import ClearanceCase
+from kit.auth import Principal, Role
+from kit.errors import NotFound
 from labels import LabelData, render_pdf
 from warehouses.models import Merchant, Order, Parcel, Warehouse
 
@@ -30,8 +32,7 @@ def labels_for_orders(session: Session, orders: list[Order]) -> list[LabelData]:
 
 def label_data(session: Session, order: Order) -> LabelData:
     parcel = session.exec(select(Parcel).where(Parcel.order_id == order.id)).one()
-    case = session.exec(select(ClearanceCase).where(ClearanceCase.order_id == order.id)).first()
-    return _label(session, order, parcel, case)
+    return _label(session, order, parcel, _case(session, order))
 
 
 def _label(session: Session, order: Order, parcel: Parcel, case: ClearanceCase | None) -> LabelData:
@@ -59,3 +60,29 @@ def _label(session: Session, order: Order, parcel: Parcel, case: ClearanceCase |
 
 def label_pdf(session: Session, order: Order) -> bytes:
     return render_pdf([label_data(session, order)])
+
+
+def parcel_label(session: Session, principal: Principal, parcel_id: int) -> LabelData:
+    """The label of a parcel the caller may see: staff and brokers their warehouses', a
+    merchant its own; anything else is not found."""
+    parcel = session.get(Parcel, parcel_id)
+    order = session.get(Order, parcel.order_id) if parcel else None
+    warehouse = session.get(Warehouse, parcel.warehouse_id) if parcel else None
+    if (
+        parcel is None
+        or order is None
+        or warehouse is None
+        or not _may_see(principal, order, warehouse)
+    ):
+        raise NotFound("parcel_not_found", f"no parcel {parcel_id}", "parcel_id")
+    return _label(session, order, parcel, _case(session, order))
+
+
+def _may_see(principal: Principal, order: Order, warehouse: Warehouse) -> bool:
+    if principal.role == Role.merchant:
+        return order.merchant_id == principal.merchant_id
+    return principal.can_act_at(warehouse.code)
+
+
+def _case(session: Session, order: Order) -> ClearanceCase | None:
+    return session.exec(select(ClearanceCase).where(ClearanceCase.order_id == order.id)).first()

@@ -19,6 +19,7 @@ from kit.errors import NotFound, ValidationFailed
 from kit.outbox import utcnow
 from kit.settings import get_settings
 from labels import LabelData, LabelFontError, PrintError, printer_from_url, render_pdf, render_zpl
+from labels.zpl import valid_resident_font
 from warehouses.models import Order, Warehouse
 
 QUEUE = "labels"
@@ -46,6 +47,11 @@ class LabelPrinter(SQLModel, table=True):
     kind: str = Field(max_length=8)
     url: str = Field(max_length=500)
     dpi: int = 203
+    # A ZPL printer with a CJK TrueType font installed (e.g. E:SIMSUN.TTF) prints Chinese
+    # with it; without one, every text line is sent as a bitmap.
+    resident_font: str | None = Field(default=None, max_length=64)
+    # A printer with print jobs is disabled rather than deleted, so its history stays whole.
+    disabled_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
 
 
@@ -79,6 +85,7 @@ class PrinterSpec:
     url: str
     station: str = ""
     dpi: int = 203
+    resident_font: str | None = None
 
 
 def _warehouse(session: Session, code: str) -> Warehouse:
@@ -88,28 +95,110 @@ def _warehouse(session: Session, code: str) -> Warehouse:
     return found
 
 
-def add_printer(session: Session, spec: PrinterSpec) -> LabelPrinter:
-    """Register a printer; its URL must be one the labels package can send to."""
-    _warehouse(session, spec.warehouse)
+def _check_spec(spec: PrinterSpec) -> None:
     if spec.kind not in KINDS:
         raise ValidationFailed.one("kind", "unknown_kind", "kind is zpl (label) or pdf (office)")
     try:
         printer_from_url(spec.url)
     except ValueError as exc:
         raise ValidationFailed.one("url", "unsupported_url", str(exc)) from exc
+    if spec.resident_font and spec.kind != "zpl":
+        raise ValidationFailed.one(
+            "resident_font", "not_a_label_printer", "only ZPL printers have resident fonts"
+        )
+    if spec.resident_font and not valid_resident_font(spec.resident_font):
+        raise ValidationFailed.one(
+            "resident_font", "bad_font_name", "a printer font is named like E:SIMSUN.TTF"
+        )
+
+
+def add_printer(session: Session, spec: PrinterSpec, actor: str = "clearway") -> LabelPrinter:
+    """Register a printer; its URL must be one the labels package can send to."""
+    _warehouse(session, spec.warehouse)
+    _check_spec(spec)
     if _printer(session, spec.warehouse, spec.name) is not None:
         raise ValidationFailed.one("name", "printer_exists", f"{spec.name} exists already")
     printer = LabelPrinter(
-        warehouse_code=spec.warehouse,
-        station=spec.station,
-        name=spec.name,
-        kind=spec.kind,
-        url=spec.url,
-        dpi=spec.dpi,
+        warehouse_code=spec.warehouse, name=spec.name, kind=spec.kind, url=spec.url
     )
+    _apply(printer, spec)
     session.add(printer)
     session.flush()
+    _audit_printer(session, printer, "printer.added", actor)
     return printer
+
+
+def _apply(printer: LabelPrinter, spec: PrinterSpec) -> None:
+    printer.station, printer.name, printer.kind = spec.station, spec.name, spec.kind
+    printer.url, printer.dpi = spec.url, spec.dpi
+    printer.resident_font = spec.resident_font or None
+
+
+def find_printer(
+    session: Session, principal: Principal, warehouse: str, printer_id: int
+) -> LabelPrinter:
+    """A printer of ``warehouse`` the caller may act on."""
+    principal.require_warehouse(warehouse)
+    printer = session.get(LabelPrinter, printer_id)
+    if printer is None or printer.warehouse_code != warehouse:
+        raise NotFound("printer_not_found", f"no printer {printer_id} at {warehouse}", "printer_id")
+    return printer
+
+
+def _not_default(printer: LabelPrinter) -> None:
+    if printer.name == DEFAULT_PRINTER:
+        raise ValidationFailed.one(
+            "printer_id", "default_printer", "the spool printer is built in; add another instead"
+        )
+
+
+def edit_printer(
+    session: Session, principal: Principal, printer_id: int, spec: PrinterSpec
+) -> LabelPrinter:
+    """Change a printer's name, station, kind, URL, dpi or resident font."""
+    printer = find_printer(session, principal, spec.warehouse, printer_id)
+    _not_default(printer)
+    _check_spec(spec)
+    other = _printer(session, spec.warehouse, spec.name)
+    if spec.name == DEFAULT_PRINTER or (other is not None and other.id != printer.id):
+        raise ValidationFailed.one("name", "printer_exists", f"{spec.name} exists already")
+    before = printer.model_dump(include=_EDITABLE)
+    _apply(printer, spec)
+    session.add(printer)
+    changed = {k: v for k, v in printer.model_dump(include=_EDITABLE).items() if before[k] != v}
+    _audit_printer(session, printer, "printer.updated", principal.actor, {"changed": changed})
+    return printer
+
+
+_EDITABLE = {"station", "name", "kind", "url", "dpi", "resident_font"}
+
+
+def remove_printer(session: Session, principal: Principal, warehouse: str, printer_id: int) -> str:
+    """Delete a printer never used; one with print jobs is disabled, keeping its history."""
+    printer = find_printer(session, principal, warehouse, printer_id)
+    _not_default(printer)
+    used = select(col(PrintJob.id)).where(col(PrintJob.printer_id) == printer_id).limit(1)
+    if session.exec(used).first() is None:
+        _audit_printer(session, printer, "printer.deleted", principal.actor)
+        session.delete(printer)
+        return "deleted"
+    if printer.disabled_at is None:
+        printer.disabled_at = utcnow()
+        session.add(printer)
+        _audit_printer(session, printer, "printer.disabled", principal.actor)
+    return "disabled"
+
+
+def _audit_printer(
+    session: Session,
+    printer: LabelPrinter,
+    topic: str,
+    actor: str,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    assert printer.id is not None
+    payload = {"warehouse": printer.warehouse_code, "name": printer.name, **(extra or {})}
+    outbox.record(session, topic, ("printer", printer.id), actor=actor, payload=payload)
 
 
 def _printer(session: Session, warehouse: str, name: str) -> LabelPrinter | None:
@@ -145,6 +234,8 @@ def pick_printer(session: Session, warehouse: str, name: str | None) -> LabelPri
     found = _printer(session, warehouse, name)
     if found is None:
         raise NotFound("printer_not_found", f"no printer {name} at {warehouse}", "printer")
+    if found.disabled_at is not None:
+        raise ValidationFailed.one("printer", "printer_disabled", f"{name} is disabled")
     return found
 
 
@@ -280,6 +371,7 @@ class _Claim:
     format: str
     url: str
     dpi: int
+    resident_font: str | None
     labels: list[LabelData]
 
 
@@ -323,13 +415,18 @@ def _claim_of(session: Session, job: PrintJob) -> _Claim:
     assert printer is not None and job.id is not None
     orders = {o.id: o for o in session.exec(select(Order).where(col(Order.id).in_(job.order_ids)))}
     labels = labels_for_orders(session, [orders[oid] for oid in job.order_ids])
-    return _Claim(job.id, job.format, printer.url, printer.dpi, labels)
+    return _Claim(job.id, job.format, printer.url, printer.dpi, printer.resident_font, labels)
 
 
 def _render(claim: _Claim) -> bytes:
     progress = _progress_writer(claim.job_id, len(claim.labels))
+    if claim.format == "zpl" and claim.resident_font:
+        font = claim.resident_font
+        return render_zpl(
+            claim.labels, dpi=claim.dpi, cjk="resident", resident_font=font, progress=progress
+        )
     if claim.format == "zpl":
-        return render_zpl(claim.labels, dpi=claim.dpi, progress=progress)
+        return render_zpl(claim.labels, dpi=claim.dpi, cjk="bitmap", progress=progress)
     return render_pdf(claim.labels, progress=progress)
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from clearance import printing
-from clearance.labeling import label_data
+from clearance.labeling import label_data, parcel_label
 from clearance.tracking import find_order
 from kit.auth import Principal, Role
 from kit.web import Admin, AnyRole, SessionDep, require
@@ -19,6 +19,8 @@ from labels import render_png_preview
 router = APIRouter(prefix="/api/v1")
 Printing = Annotated[Principal, Depends(require(Role.staff, Role.admin))]
 JobId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+PrinterId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+ParcelId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 OrderNo = Annotated[str, Path(min_length=1, max_length=60)]
 WarehouseCode = Annotated[str, Path(min_length=1, max_length=8)]
 PrinterName = Annotated[str, Field(min_length=1, max_length=60, pattern=r"^[A-Za-z0-9._-]+$")]
@@ -30,6 +32,17 @@ class PrinterIn(BaseModel):
     url: str = Field(min_length=1, max_length=500, examples=["tcp://10.0.0.21:9100"])
     station: str = Field(default="", max_length=40)
     dpi: int = Field(default=203, ge=100, le=600)
+    resident_font: str | None = Field(
+        default=None,
+        max_length=64,
+        examples=["E:SIMSUN.TTF"],
+        description="a CJK font on the ZPL printer; none: Chinese is sent as bitmaps",
+    )
+
+    def spec(self, warehouse: str) -> printing.PrinterSpec:
+        return printing.PrinterSpec(
+            warehouse, self.name, self.kind, self.url, self.station, self.dpi, self.resident_font
+        )
 
 
 class PrinterOut(BaseModel):
@@ -40,6 +53,13 @@ class PrinterOut(BaseModel):
     kind: str
     url: str
     dpi: int
+    resident_font: str | None
+    disabled_at: datetime | None
+
+
+class RemovedOut(BaseModel):
+    id: int
+    outcome: Literal["deleted", "disabled"]
 
 
 class PrintJobIn(BaseModel):
@@ -87,10 +107,30 @@ def get_printers(code: WarehouseCode, session: SessionDep, principal: Printing) 
     status_code=status.HTTP_201_CREATED,
     response_model=PrinterOut,
 )
-def post_printer(code: WarehouseCode, data: PrinterIn, session: SessionDep, _: Admin) -> Any:
+def post_printer(code: WarehouseCode, data: PrinterIn, session: SessionDep, admin: Admin) -> Any:
     """Register a printer: tcp://host:9100, cups://queue or spool:///folder."""
-    spec = printing.PrinterSpec(code, data.name, data.kind, data.url, data.station, data.dpi)
-    return printing.add_printer(session, spec)
+    return printing.add_printer(session, data.spec(code), admin.actor)
+
+
+@router.put(
+    "/warehouses/{code}/printers/{printer_id}", tags=["printing"], response_model=PrinterOut
+)
+def put_printer(
+    code: WarehouseCode, printer_id: PrinterId, data: PrinterIn, session: SessionDep, admin: Admin
+) -> Any:
+    """Change a printer: name, station, kind, URL, dpi, resident CJK font."""
+    return printing.edit_printer(session, admin, printer_id, data.spec(code))
+
+
+@router.delete(
+    "/warehouses/{code}/printers/{printer_id}", tags=["printing"], response_model=RemovedOut
+)
+def delete_printer(
+    code: WarehouseCode, printer_id: PrinterId, session: SessionDep, admin: Admin
+) -> Any:
+    """Delete a printer; one that has printed is disabled instead, keeping its jobs' history."""
+    outcome = printing.remove_printer(session, admin, code, printer_id)
+    return {"id": printer_id, "outcome": outcome}
 
 
 @router.post(
@@ -142,4 +182,22 @@ def get_label_preview(
     label = label_data(session, find_order(session, order_no, principal))
     png = render_png_preview(label, fmt=fmt)
     headers = {"Content-Disposition": f'inline; filename="{order_no}-{fmt}.png"'}
+    return Response(png, media_type="image/png", headers=headers)
+
+
+@router.get(
+    "/parcels/{parcel_id}/label.png",
+    tags=["shipments"],
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}, "description": "The label preview"}},
+)
+def get_parcel_label_preview(
+    parcel_id: ParcelId,
+    session: SessionDep,
+    principal: AnyRole,
+    fmt: Annotated[Literal["pdf", "zpl"], Query()] = "pdf",
+) -> Response:
+    """A parcel's label as a PNG (the scan station shows it for the parcel just scanned)."""
+    png = render_png_preview(parcel_label(session, principal, parcel_id), fmt=fmt)
+    headers = {"Content-Disposition": f'inline; filename="parcel-{parcel_id}-{fmt}.png"'}
     return Response(png, media_type="image/png", headers=headers)

@@ -90,12 +90,17 @@ def qr_size(n_bytes: int) -> int:
     return len(sample.matrix)
 
 
+def valid_resident_font(name: str) -> bool:
+    """Whether ``name`` is a printer font path ZPL's ^A@ can take safely (E:SIMSUN.TTF)."""
+    return _FONT_NAME.fullmatch(name) is not None
+
+
 def _check_options(dpi: int, cjk: str, resident_font: str) -> None:
     if cjk not in ("bitmap", "resident"):
         raise ValueError(f"cjk must be 'bitmap' or 'resident', got {cjk!r}")
     if not 100 <= dpi <= 600:
         raise ValueError(f"dpi {dpi} is not a label printer resolution (203, 300, 600)")
-    if not _FONT_NAME.fullmatch(resident_font):
+    if not valid_resident_font(resident_font):
         raise ValueError(f"resident_font must look like E:SIMSUN.TTF, got {resident_font!r}")
 
 

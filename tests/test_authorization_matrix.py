@@ -11,13 +11,16 @@ import pytest
 from fastapi import Depends, FastAPI
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
+from sqlmodel import col, select
 
 from app import create_app
 from kit.auth import Role
+from kit.db import session_scope
 from kit.web import declared_roles, require
 from tests.conftest import Stack
 from tests.factories import api_key, auth
 from tests.identities import MERCHANT_A, MERCHANT_B, merchant_key, place_order
+from warehouses.models import Order, Parcel
 
 PUBLIC = {"/", "/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/login"}
 PUBLIC |= {"/metrics"}  # aggregate counts only, for the Prometheus scraper on the private network
@@ -81,6 +84,7 @@ class World:
     markers: list[str]
     endpoint_id: int
     keys: dict[str, str]
+    parcel_id: int
 
 
 OWN = ("admin", "merchant-A", "staff-HZ", "broker-HZ")
@@ -127,7 +131,15 @@ def world(stack: Stack) -> World:
         endpoint["secret"],
         "a-private-hook",
     ]
-    return World(order["order_no"], markers, endpoint["id"], keys)
+    return World(order["order_no"], markers, endpoint["id"], keys, _parcel_id(order["order_no"]))
+
+
+def _parcel_id(order_no: str) -> int:
+    with session_scope() as session:
+        query = select(Parcel.id).join(Order).where(col(Order.order_no) == order_no)
+        found = session.exec(query).one()
+        assert found is not None
+        return found
 
 
 def _fill(path: str, world: World) -> str:
@@ -137,6 +149,8 @@ def _fill(path: str, world: World) -> str:
             return world.order_no
         if name == "endpoint_id":
             return str(world.endpoint_id)
+        if name == "parcel_id":
+            return str(world.parcel_id)
         if name in ("code", "warehouse"):
             return "HZ"
         return "1" if name.endswith("id") else "x"
@@ -153,7 +167,7 @@ def _call(client: TestClient, route: Route, world: World, key: str | None) -> An
 
 
 def _owned_path(route: Route) -> bool:
-    return "{order_no}" in route.path or "{endpoint_id}" in route.path
+    return any(f"{{{name}}}" in route.path for name in ("order_no", "endpoint_id", "parcel_id"))
 
 
 def test_every_route_with_every_role_and_foreign_ids(world: World) -> None:
