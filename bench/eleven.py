@@ -66,6 +66,8 @@ class Plan:
     inspection_rate: float = 0.01
     hold_rate: float = 0.2
     reject_rate: float = 0.02
+    # A CEB622 message carries many InventoryReturn; customs batches what is due together.
+    receipts_per_file: int = 50
     seed: int = 1111
     timeout_s: float = 1800.0
     run: str = field(default_factory=lambda: f"S{int(time.time()) % 100000:05d}")
@@ -215,6 +217,7 @@ def _customs_env(plan: Plan) -> dict[str, str]:
         "CLEARWAY_SIMULATOR_INSPECTION_RATE": plan.inspection_rate,
         "CLEARWAY_SIMULATOR_HOLD_RATE": plan.hold_rate,
         "CLEARWAY_SIMULATOR_REJECT_RATE": plan.reject_rate,
+        "CLEARWAY_SIMULATOR_RECEIPTS_PER_FILE": plan.receipts_per_file,
     }
     return {**{k: str(v) for k, v in rates.items()}, **os.environ}
 

@@ -53,6 +53,17 @@ def atomic_write_many(files: list[tuple[Path, str, bytes]]) -> None:
         os.replace(temp, directory / name)
 
 
+def _archive_copy(sent: Path, archived: Path, data: bytes) -> None:
+    """The archive's copy of a sent file: a hard link to the same (already fsynced) inode, which
+    the transfer client's removal leaves intact; a durable copy across file systems."""
+    try:
+        os.link(sent, archived)
+    except FileExistsError:
+        return
+    except OSError:
+        atomic_write(archived.parent, archived.name, data)
+
+
 def _move(source: str, target: str) -> None:
     """A rename where possible; a copy across file systems (archive on another disk)."""
     try:
@@ -98,9 +109,11 @@ class FolderExchange:
     def send_many(self, messages: list[OutgoingMessage]) -> list[str]:
         """Send a batch with one wait for the disk; all or nothing is raised as OSError."""
         named = [self._named(message) for message in messages]
-        sent = self._dated("sent")
-        files = [(folder, name, data) for name, data in named for folder in (self.send_dir, sent)]
-        atomic_write_many(files)
+        atomic_write_many([(self.send_dir, name, data) for name, data in named])
+        archive = self._dated("sent")
+        archive.mkdir(parents=True, exist_ok=True)
+        for name, data in named:
+            _archive_copy(self.send_dir / name, archive / name, data)
         return [name for name, _ in named]
 
     def _named(self, message: OutgoingMessage) -> tuple[str, bytes]:
