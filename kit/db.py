@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -10,10 +11,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, event
+from sqlalchemy import ClauseElement, Executable, Table, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, create_engine
 
@@ -44,7 +46,10 @@ def _make_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     url = url.replace("postgresql://", "postgresql+psycopg://", 1)
-    engine = create_engine(url, pool_size=10, max_overflow=20, pool_recycle=1800)
+    # Sized for a worker's whole thread pool under load: connections opened past the pool are
+    # closed on return, and a PostgreSQL connection costs a backend process to open.
+    size = get_settings().db_pool_size
+    engine = create_engine(url, pool_size=size, max_overflow=size // 2, pool_recycle=1800)
     event.listen(engine, "checkin", _mark_idle)
     event.listen(engine, "checkout", _ping_if_idle(engine))
     return engine
@@ -140,3 +145,55 @@ def copy_rows(
     with driver.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
+
+
+def _driver_values(params: dict[str, Any]) -> dict[str, Any]:
+    """What Core's bind processors would have done for the driver: JSON columns go as text."""
+    return {k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in params.items()}
+
+
+class HotStatement:
+    """A Core statement on a hot path (a scan, an event). On PostgreSQL it is compiled once and
+    run on the driver's own cursor as a server-side prepared statement: SQLAlchemy's work per
+    execution costs more than the round trip itself (research/perf-floors.md: ORM and Core are
+    3–20× the driver). Elsewhere it runs through Core, whose types SQLite needs."""
+
+    def __init__(self, statement: Executable) -> None:
+        self.statement = statement
+        self._sql: str | None = None
+        self._defaults: dict[str, Any] = {}
+
+    def execute(self, session: Session, params: dict[str, Any]) -> Any:
+        """Run with `params`; the cursor (PostgreSQL) or Core result (SQLite) to read from."""
+        connection = session.connection()
+        if connection.dialect.name != "postgresql":
+            return connection.execute(self.statement, params)
+        driver = connection.connection.driver_connection
+        assert driver is not None
+        sql = self._sql or self._compile(connection.dialect)
+        return driver.execute(sql, _driver_values({**self._defaults, **params}), prepare=True)
+
+    def _compile(self, dialect: Any) -> str:
+        assert isinstance(self.statement, ClauseElement)
+        compiled = self.statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)
+        assert "POSTCOMPILE" not in compiled.string, "a hot statement cannot expand IN lists"
+        # Values written into the statement itself (`.values(state="received")`); the caller
+        # gives the ones declared with bindparam(name).
+        binds = compiled.binds.items()
+        self._defaults = {name: bind.value for name, bind in binds if not bind.required}
+        self._sql = compiled.string
+        return self._sql
+
+    def rows(self, session: Session, params: dict[str, Any]) -> list[Any]:
+        return list(self.execute(session, params).fetchall())
+
+    def first(self, session: Session, params: dict[str, Any]) -> Any:
+        return self.execute(session, params).fetchone()
+
+    def scalar(self, session: Session, params: dict[str, Any]) -> Any:
+        row = self.first(session, params)
+        return row[0] if row is not None else None
+
+    def rowcount(self, session: Session, params: dict[str, Any]) -> int:
+        return int(self.execute(session, params).rowcount)

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, insert, select, update
+from sqlalchemy import JSON, Column, Index, bindparam, insert, select, update
 from sqlmodel import Field, Session, SQLModel, col
 
 from kit import queue as jobs
-from kit.db import copy_rows, session_scope
+from kit.db import HotStatement, copy_rows, session_scope
 from kit.settings import get_settings
 
 RELAY = "kit.outbox.relay"
@@ -82,19 +82,22 @@ def record(
     actor: str,
     source: str | None = None,
     payload: dict[str, Any] | None = None,
-) -> Event:
-    """Write an event in the caller's transaction; the relay is kicked after it commits."""
-    event = Event(
-        topic=topic,
-        subject_type=subject[0],
-        subject_id=subject[1],
-        actor=actor,
-        source=source,
-        payload=payload or {},
-    )
-    session.add(event)
+    occurred_at: datetime | None = None,
+) -> int:
+    """Write an event in the caller's transaction and return its id; the relay is kicked after
+    the commit. One prepared INSERT, not an ORM flush: this sits on every hot path."""
+    values = {
+        "topic": topic,
+        "subject_type": subject[0],
+        "subject_id": subject[1],
+        "actor": actor,
+        "source": source,
+        "payload": payload or {},
+        "occurred_at": occurred_at or utcnow(),
+    }
+    event_id = int(_INSERT_EVENT.scalar(session, values))
     _arm_relay(session)
-    return event
+    return event_id
 
 
 def record_many(session: Session, events: list[dict[str, Any]]) -> int:
@@ -119,6 +122,15 @@ def _copy_row(row: dict[str, Any]) -> tuple[Any, ...]:
     return (*(row[name] for name in EVENT_COLUMNS[:5]), payload, row["occurred_at"])
 
 
+_INSERT_EVENT = HotStatement(
+    insert(Event).values({name: bindparam(name) for name in EVENT_COLUMNS}).returning(col(Event.id))
+)
+_relay_kicker = jobs.Coalesced(
+    lambda: jobs.enqueue_once("events", RELAY, ttl_s=30),
+    lambda: get_settings().relay_kick_interval_s,
+)
+
+
 def _arm_relay(session: Session) -> None:
     if not session.info.get("relay_kick"):
         session.info["relay_kick"] = True
@@ -128,7 +140,7 @@ def _arm_relay(session: Session) -> None:
 def _kick_relay(session: Session) -> jobs.Callback:
     def kick() -> None:
         session.info.pop("relay_kick", None)
-        jobs.enqueue_once("events", RELAY, ttl_s=30)
+        _relay_kicker()
 
     return kick
 

@@ -196,3 +196,39 @@ def queue_depths() -> dict[str, dict[str, int]]:
 
 
 Callback = Callable[[], None]
+
+
+class Coalesced:
+    """Runs `action` at most once per interval: calls inside it fold into one trailing run at its
+    end, so the last call is never lost and a busy process sends Redis a few calls a second."""
+
+    def __init__(self, action: Callable[[], object], interval_s: Callable[[], float]) -> None:
+        self._action = action
+        self._interval_s = interval_s
+        self._lock = threading.Lock()
+        self._last = float("-inf")
+        self._trailing: threading.Timer | None = None
+
+    def __call__(self) -> None:
+        with self._lock:
+            wait = self._last + self._interval_s() - time.monotonic()
+            if wait > 0:
+                self._arm_trailing(wait)
+                return
+            self._last = time.monotonic()
+        self._action()
+
+    def _arm_trailing(self, wait: float) -> None:
+        if self._trailing is None:
+            # Not a daemon: a process that exits inside the interval still makes its last call.
+            self._trailing = threading.Timer(wait, self._run_trailing)
+            self._trailing.start()
+
+    def _run_trailing(self) -> None:
+        with self._lock:
+            self._trailing = None
+            self._last = time.monotonic()
+        try:
+            self._action()
+        except Exception:
+            log.exception("coalesced call failed; the sweeper will redo its work")

@@ -7,9 +7,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, exists, insert, select, union_all, update
+from sqlalchemy import Select, bindparam, exists, insert, or_, select, union_all, update
 from sqlmodel import Session, col
 
+from kit.db import HotStatement
 from kit.outbox import utcnow
 from warehouses.models import Bag, BagParcel, FloorException, Order, Parcel, Scan, Warehouse
 
@@ -53,30 +54,44 @@ def _parcel_columns() -> Select[*tuple[Any, ...]]:
 
 
 # Three indexed lookups glued together: an OR across joined tables defeats the indexes.
-_BY_CODE = union_all(
-    _parcel_columns().where(col(Parcel.tracking_no) == bindparam("code")),
-    _parcel_columns().where(col(Parcel.waybill_no) == bindparam("code")),
-    _parcel_columns().where(col(Order.order_no) == bindparam("code")),
+_BY_CODE = HotStatement(
+    union_all(
+        _parcel_columns().where(col(Parcel.tracking_no) == bindparam("code")),
+        _parcel_columns().where(col(Parcel.waybill_no) == bindparam("code")),
+        _parcel_columns().where(col(Order.order_no) == bindparam("code")),
+    )
 )
 _BY_BAG = _parcel_columns().where(
     col(Parcel.id).in_(
         select(col(BagParcel.parcel_id)).where(col(BagParcel.bag_id) == bindparam("bag_id"))
     )
 )
-_WAREHOUSE_ID = select(col(Warehouse.id)).where(col(Warehouse.code) == bindparam("code"))
 _BAG = select(col(Bag.id), col(Bag.warehouse_id)).where(col(Bag.label) == bindparam("code"))
-_REPLAY = select(col(Scan.id), col(Scan.outcome), col(Scan.message), col(Scan.parcel_id)).where(
-    col(Scan.station) == bindparam("station"),
-    col(Scan.client_scan_id) == bindparam("client_scan_id"),
+_REPLAY = HotStatement(
+    select(col(Scan.id), col(Scan.outcome), col(Scan.message), col(Scan.parcel_id)).where(
+        col(Scan.station) == bindparam("station"),
+        col(Scan.client_scan_id) == bindparam("client_scan_id"),
+    )
 )
-_CLAIM_RECEIVED = (
+_CLAIM_RECEIVED = HotStatement(
     update(Parcel)
-    .where(col(Parcel.id) == bindparam("parcel_id"), col(Parcel.floor_state).in_(RECEIVABLE))
+    .where(
+        col(Parcel.id) == bindparam("parcel_id"),
+        or_(*(col(Parcel.floor_state) == state for state in RECEIVABLE)),
+    )
     .values(floor_state="received", weight_kg=bindparam("weight"), matched_at=bindparam("now"))
 )
-
-_INSERT_SCAN = insert(Scan).returning(col(Scan.id))
+_WAREHOUSE_ID = HotStatement(
+    select(col(Warehouse.id)).where(col(Warehouse.code) == bindparam("code"))
+)
 # Every column named on every insert, so one compiled statement serves all scans.
+_SCAN_COLUMNS = (
+    *("warehouse_id", "station", "code", "outcome", "actor", "kind", "scanned_at"),
+    *("client_scan_id", "weight_kg", "parcel_id", "bag_id", "parent_scan_id", "message"),
+)
+_INSERT_SCAN = HotStatement(
+    insert(Scan).values({name: bindparam(name) for name in _SCAN_COLUMNS}).returning(col(Scan.id))
+)
 _SCAN_DEFAULTS: dict[str, Any] = {
     "client_scan_id": None,
     "weight_kg": None,
@@ -97,18 +112,13 @@ class EarlierScan:
     parcel_id: int | None
 
 
-def _core(session: Session) -> Connection:
-    """The session's connection: hot-path statements skip the ORM's per-statement work."""
-    return session.connection()
-
-
 def warehouse_id(session: Session, code: str) -> int | None:
-    return _core(session).execute(_WAREHOUSE_ID, {"code": code}).scalar()
+    return _WAREHOUSE_ID.scalar(session, {"code": code})
 
 
 def parcels_by_code(session: Session, code: str) -> list[ParcelView]:
     """Parcels a code names by tracking number, waybill or order number (distinct)."""
-    rows = _core(session).execute(_BY_CODE, {"code": code}).all()
+    rows = _BY_CODE.rows(session, {"code": code})
     seen: dict[int, ParcelView] = {}
     for row in rows:
         seen.setdefault(row[0], ParcelView(*row))
@@ -127,7 +137,7 @@ def parcels_in_bag(session: Session, bag_id: int) -> list[ParcelView]:
 
 def replayed_scan(session: Session, station: str, client_scan_id: str) -> EarlierScan | None:
     params = {"station": station, "client_scan_id": client_scan_id}
-    row = _core(session).execute(_REPLAY, params).first()
+    row = _REPLAY.first(session, params)
     return EarlierScan(row[0] or 0, row[1], row[2], row[3]) if row else None
 
 
@@ -150,7 +160,7 @@ def previous_scan(session: Session, parcel_id: int, kind: str) -> Scan | None:
 def claim_received(session: Session, parcel_id: int, weight: Decimal | None) -> bool:
     """Mark the parcel received unless another scan got there first (False then)."""
     params = {"parcel_id": parcel_id, "weight": weight, "now": utcnow()}
-    return _core(session).execute(_CLAIM_RECEIVED, params).rowcount == 1
+    return _CLAIM_RECEIVED.rowcount(session, params) == 1
 
 
 def claim_shipped(session: Session, parcel_id: int) -> bool:
@@ -173,7 +183,7 @@ def set_floor_state(session: Session, parcel_id: int, state: str) -> None:
 
 def insert_scan(session: Session, values: dict[str, Any]) -> int:
     row = {**_SCAN_DEFAULTS, **values, "scanned_at": utcnow()}
-    return int(_core(session).execute(_INSERT_SCAN, row).scalar_one() or 0)
+    return int(_INSERT_SCAN.scalar(session, row) or 0)
 
 
 def open_exception_for(

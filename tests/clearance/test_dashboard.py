@@ -36,8 +36,10 @@ def _case_with_history(order_no: str, moves: list[tuple[str, int]]) -> None:
             )
         )
         for state, seconds in moves:
-            event = record(session, f"clearance.{state}", ("order", order.id), actor="test")
-            event.occurred_at = start + timedelta(seconds=seconds)
+            when = start + timedelta(seconds=seconds)
+            record(
+                session, f"clearance.{state}", ("order", order.id), actor="test", occurred_at=when
+            )
 
 
 def test_time_in_status_and_rates(stack: Stack) -> None:
