@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Header, Path, Query, Response, UploadFile, status
@@ -12,8 +13,9 @@ from sqlmodel import Session, select
 
 from kit.auth import Principal, Role
 from kit.errors import Conflict
+from kit.groupcommit import GroupCommit
 from kit.settings import get_settings
-from kit.web import SessionDep, committing, require
+from kit.web import SessionDep, require
 from warehouses import bulk, exceptions, pages, station
 from warehouses.bags import create_bag
 from warehouses.intake import cancel_order, submit_order
@@ -40,6 +42,8 @@ from warehouses.schemas import (
 )
 
 api = APIRouter(prefix="/api/v1", tags=["floor"])
+# The scan routes are matched first: every route tried before them costs each scan.
+scans_api = APIRouter(prefix="/api/v1", tags=["floor"])
 MerchantOrAdmin = Annotated[Principal, Depends(require(Role.merchant, Role.admin))]
 Floor = Annotated[Principal, Depends(require(Role.staff, Role.admin))]
 Bagger = Annotated[Principal, Depends(require(Role.staff, Role.merchant, Role.admin))]
@@ -174,16 +178,36 @@ def post_cancel(
     return order_out(session, cancel_order(session, order_no, data.reason, principal))
 
 
-@api.post("/scans", response_model=ScanOut)
-async def post_scan(
-    _writer: Serialised, data: ScanIn, session: SessionDep, principal: Floor
-) -> ScanOut:
+@contextmanager
+def sqlite_writer_turn() -> Iterator[None]:
+    """The scan thread's turn at SQLite's single writer, shared with the other floor writes."""
+    if not get_settings().is_sqlite:
+        yield
+        return
+    if not _sqlite_writer.acquire(timeout=BUSY_AFTER_S):
+        raise Conflict("busy", "the embedded database is busy — scan again")
+    try:
+        yield
+    finally:
+        _sqlite_writer.release()
+
+
+def _scan_one(session: Session, job: tuple[ScanIn, Principal]) -> ScanOut:
+    return scan(session, *job)
+
+
+# Scans arriving together share one transaction on one thread (kit/groupcommit.py).
+_scans = GroupCommit(_scan_one, guard=sqlite_writer_turn)
+
+
+@scans_api.post("/scans", response_model=ScanOut)
+async def post_scan(data: ScanIn, principal: Floor) -> ScanOut:
     """Judge one scan (inbound or gate-out): the outcome, what it matched, and why."""
-    # The hot path: one trip through the thread pool for the database work and the commit.
-    return await run_in_threadpool(committing(session, scan), session, data, principal)
+    principal.require_warehouse(data.warehouse)  # refused here, not inside a shared batch
+    return await _scans.run((data, principal))
 
 
-@api.post("/scans/batch", response_model=ScanBatchOut)
+@scans_api.post("/scans/batch", response_model=ScanBatchOut)
 async def post_scan_batch(
     _writer: Serialised, data: ScanBatchIn, session: SessionDep, principal: Floor
 ) -> ScanBatchOut:
@@ -248,5 +272,6 @@ def post_exception_action(
 
 # The app includes this one router: the floor's API and its pages.
 router = APIRouter()
+router.include_router(scans_api)
 router.include_router(api)
 router.include_router(pages.router)

@@ -1,0 +1,98 @@
+"""Group commit shares a transaction among waiting units, and a failing unit fails alone."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import Session
+
+from kit.db import session_scope
+from kit.errors import Conflict
+from kit.groupcommit import GroupCommit
+from tests.conftest import Stack
+
+TABLE = "test_group_commit"
+
+
+@pytest.fixture
+def table(stack: Stack) -> Iterator[None]:
+    with session_scope() as session:
+        session.execute(text(f"CREATE TABLE {TABLE} (value INTEGER PRIMARY KEY)"))
+    yield
+    with session_scope() as session:
+        session.execute(text(f"DROP TABLE {TABLE}"))
+
+
+def _insert(session: Session, value: int) -> int:
+    session.execute(text(f"INSERT INTO {TABLE} (value) VALUES (:v)"), {"v": value})
+    return value * 10
+
+
+def _stored() -> list[int]:
+    with session_scope() as session:
+        return sorted(session.execute(text(f"SELECT value FROM {TABLE}")).scalars())
+
+
+async def _gather(group: GroupCommit[int, int], values: list[int]) -> list[int | BaseException]:
+    return await asyncio.gather(*(group.run(v) for v in values), return_exceptions=True)
+
+
+def _held_group(work=_insert) -> tuple[GroupCommit[int, int], threading.Event, list[int]]:
+    """A group whose first transaction waits for a signal, so later units queue up behind it."""
+    release, batches = threading.Event(), []
+
+    @contextmanager
+    def guard() -> Iterator[None]:
+        release.wait(5)
+        yield
+
+    def counted(session: Session, value: int) -> int:
+        batches.append(value)
+        return work(session, value)
+
+    return GroupCommit(counted, guard=guard), release, batches
+
+
+def test_waiting_units_share_one_transaction_and_each_gets_its_result(table):
+    group, release, _ = _held_group()
+
+    async def scenario() -> list[int | BaseException]:
+        first = asyncio.ensure_future(group.run(1))
+        await asyncio.sleep(0.05)
+        rest = asyncio.ensure_future(_gather(group, [2, 3, 4]))
+        await asyncio.sleep(0.05)
+        release.set()
+        return [await first, *await rest]
+
+    assert asyncio.run(scenario()) == [10, 20, 30, 40]
+    assert _stored() == [1, 2, 3, 4]
+
+
+def test_a_failing_unit_fails_alone_and_its_neighbours_land(table):
+    group, release, _ = _held_group()
+    release.set()
+
+    async def scenario() -> list[int | BaseException]:
+        await group.run(7)
+        return await _gather(group, [5, 7, 6])  # 7 breaks the primary key
+
+    first, duplicate, last = asyncio.run(scenario())
+    assert (first, last) == (50, 60)
+    assert isinstance(duplicate, Exception)
+    assert _stored() == [5, 6, 7]
+
+
+def test_a_refusing_guard_fails_the_batch_without_running_it(table):
+    def refuse() -> Iterator[None]:
+        raise Conflict("busy", "the embedded database is busy — scan again")
+        yield  # pragma: no cover
+
+    group: GroupCommit[int, int] = GroupCommit(_insert, guard=contextmanager(refuse))
+    results = asyncio.run(_gather(group, [1, 2]))
+    assert all(isinstance(r, Conflict) for r in results)
+    assert _stored() == []
