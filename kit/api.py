@@ -19,6 +19,8 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kit.web import SECURITY_SCHEMES
+
 log = logging.getLogger("clearway.http")
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
@@ -160,9 +162,11 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     components.update(components["ErrorOut"].pop("$defs", {}))
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
+    schema["components"]["securitySchemes"] = SECURITY_SCHEMES
     for path_item in schema.get("paths", {}).values():
         for operation in path_item.values():
             _error_responses(operation)
+            operation["security"] = [{name: []} for name in SECURITY_SCHEMES]
     app.openapi_schema = schema
     return schema
 

@@ -14,7 +14,6 @@ from urllib.parse import quote
 import anyio
 from fastapi import Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.security import APIKeyCookie, APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from kit.auth import (
@@ -26,7 +25,7 @@ from kit.auth import (
     read_session,
     session_principal,
 )
-from kit.db import get_engine
+from kit.db import get_engine, session_scope
 from kit.errors import Forbidden, Unauthorized
 
 SESSION_COOKIE = "clearway_session"
@@ -36,13 +35,27 @@ ROLES_ATTR = "__clearway_roles__"
 P = ParamSpec("P")
 T = TypeVar("T")
 
-bearer_scheme = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer cw_…`")
-api_key_scheme = APIKeyHeader(name="X-API-Key", auto_error=False, description="An API key")
-cookie_scheme = APIKeyCookie(
-    name=SESSION_COOKIE,
-    auto_error=False,
-    description="The pages' signed session; writes must echo its CSRF token (X-CSRF-Token)",
-)
+# Declared in the OpenAPI document (kit/api.py) rather than as FastAPI security dependencies:
+# each dependency level costs every request its own resolution (BENCHMARKS.md, scans).
+SECURITY_SCHEMES: dict[str, dict[str, str]] = {
+    "HTTPBearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key: `Authorization: Bearer cw_…`",
+    },
+    "APIKeyHeader": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "An API key",
+    },
+    "APIKeyCookie": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": SESSION_COOKIE,
+        "description": "The pages' signed session; writes must echo its CSRF token (X-CSRF-Token)",
+    },
+}
 
 
 async def get_session() -> AsyncIterator[Session]:
@@ -103,37 +116,42 @@ async def presented_csrf(request: Request) -> str | None:
     return None
 
 
-def _raw_key(bearer: HTTPAuthorizationCredentials | None, x_api_key: str | None) -> str | None:
-    if x_api_key:
-        return x_api_key
-    if bearer and bearer.scheme.lower() == "bearer":
-        return bearer.credentials
-    return None
+def presented_key(request: Request) -> str | None:
+    """The API key a request carries: X-API-Key, or `Authorization: Bearer <key>`."""
+    headers = request.headers
+    key = headers.get("x-api-key")
+    if key:
+        return key
+    scheme, _, credentials = headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return credentials.strip() or None
 
 
-def _from_cookie(request: Request, session: Session, cookie: str, csrf: str | None) -> Principal:
+def _from_key(raw: str) -> Principal:
+    with session_scope() as session:  # commits the key's last-used mark
+        return authenticate(session, raw)
+
+
+def _from_cookie(request: Request, cookie: str, csrf: str | None) -> Principal:
     data = read_session(cookie)
     if request.method not in SAFE_METHODS:
         check_csrf(data.get("csrf"), csrf)
     request.state.csrf_token = data.get("csrf")
-    return session_principal(session, data)
+    with session_scope() as session:
+        return session_principal(session, data)
 
 
-async def optional_principal(
-    request: Request,
-    session: SessionDep,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-    x_api_key: Annotated[str | None, Depends(api_key_scheme)],
-    cookie: Annotated[str | None, Depends(cookie_scheme)],
-) -> Principal | None:
+async def optional_principal(request: Request) -> Principal | None:
     """The caller by API key (header) or by session cookie; None when neither was sent.
     A key seen in the last few seconds needs no database, and so no trip through the pool."""
-    raw = _raw_key(bearer, x_api_key)
+    raw = presented_key(request)
     if raw:
-        return cached_principal(raw) or await run_in_threadpool(authenticate, session, raw)
+        return cached_principal(raw) or await run_in_threadpool(_from_key, raw)
+    cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         csrf = await presented_csrf(request)
-        return await run_in_threadpool(_from_cookie, request, session, cookie, csrf)
+        return await run_in_threadpool(_from_cookie, request, cookie, csrf)
     return None
 
 
