@@ -37,8 +37,12 @@ class GroupCommit(Generic[T, R]):
         *,
         max_batch: int = 64,
         guard: Callable[[], AbstractContextManager[object]] = nullcontext,
+        retry_on: tuple[type[Exception], ...] = (),
     ) -> None:
         self._work = work
+        # Errors of a lost race (another process committed the same thing first): a unit that
+        # failed alone with one is run once more, and then sees the winner's work.
+        self._retry_on = retry_on
         self._max_batch = max_batch
         # Taken around each transaction (SQLite's single writer); may raise to refuse a batch.
         self._guard = guard
@@ -90,20 +94,22 @@ class GroupCommit(Generic[T, R]):
             for _, future in batch:
                 future.set_exception(exc)
 
-    def _commit(self, batch: list[Job[T, R]]) -> None:
+    def _commit(self, batch: list[Job[T, R]], *, retry: bool = True) -> None:
         try:
             with session_scope() as session:
                 results = [self._work(session, item) for item, _ in batch]
         except Exception as exc:
-            self._alone(batch, exc)
+            self._alone(batch, exc, retry=retry)
             return
         for (_, future), result in zip(batch, results, strict=True):
             future.set_result(result)
 
-    def _alone(self, batch: list[Job[T, R]], exc: Exception) -> None:
+    def _alone(self, batch: list[Job[T, R]], exc: Exception, *, retry: bool) -> None:
         """Re-run each unit of a failed batch on its own, so that only the failing one fails."""
-        if len(batch) == 1:
+        if len(batch) > 1:
+            for job in batch:
+                self._commit([job])
+        elif retry and isinstance(exc, self._retry_on):
+            self._commit(batch, retry=False)
+        else:
             batch[0][1].set_exception(exc)
-            return
-        for job in batch:
-            self._commit([job])

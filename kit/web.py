@@ -76,18 +76,6 @@ async def get_session() -> AsyncIterator[Session]:
         raise
 
 
-def committing(session: Session, work: Callable[P, T]) -> Callable[P, T]:
-    """`work`, then the request's commit: a hot path hands both to the thread pool in one trip,
-    e.g. `await run_in_threadpool(committing(session, scan), session, data, principal)`."""
-
-    def run(*args: P.args, **kwargs: P.kwargs) -> T:
-        result = work(*args, **kwargs)
-        session.commit()
-        return result
-
-    return run
-
-
 def _has_work(session: Session) -> bool:
     return bool(session.in_transaction() or session.new or session.dirty or session.deleted)
 

@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Header, Path, Query, Response, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from kit.auth import Principal, Role
@@ -197,7 +198,8 @@ def _scan_one(session: Session, job: tuple[ScanIn, Principal]) -> ScanOut:
 
 
 # Scans arriving together share one transaction on one thread (kit/groupcommit.py).
-_scans = GroupCommit(_scan_one, guard=sqlite_writer_turn)
+# A scan racing the same client scan id in another process is answered as that one's replay.
+_scans = GroupCommit(_scan_one, guard=sqlite_writer_turn, retry_on=(IntegrityError,))
 
 
 @scans_api.post("/scans", response_model=ScanOut)

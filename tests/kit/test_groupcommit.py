@@ -9,6 +9,7 @@ from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from kit.db import session_scope
@@ -96,3 +97,22 @@ def test_a_refusing_guard_fails_the_batch_without_running_it(table):
     results = asyncio.run(_gather(group, [1, 2]))
     assert all(isinstance(r, Conflict) for r in results)
     assert _stored() == []
+
+
+def test_a_unit_that_lost_a_race_is_run_once_more_and_sees_the_winner(table):
+    with session_scope() as session:
+        _insert(session, 3)  # what the other process committed while this one looked away
+    attempts: list[int] = []
+
+    def insert_unless_there(session: Session, value: int) -> int:
+        attempts.append(value)
+        query = text(f"SELECT value FROM {TABLE} WHERE value = :v")
+        found = session.execute(query, {"v": value}).first()
+        if len(attempts) > 1 and found is not None:
+            return -value  # the winner's work, answered as a replay
+        return _insert(session, value)
+
+    group = GroupCommit(insert_unless_there, retry_on=(IntegrityError,))
+    assert asyncio.run(group.run(3)) == -3
+    assert attempts == [3, 3]
+    assert _stored() == [3]
