@@ -44,7 +44,8 @@ class Marks:
 
 
 def open_work(marks: Marks) -> int:
-    """Parcels of this run still on their way: matched without a case, or a case still moving."""
+    """Parcels of this run still on their way: matched without a case, a case still moving, or
+    gated but not yet shipped."""
     with session_scope() as session:
         uncased = session.scalar(
             select(func.count())
@@ -59,7 +60,15 @@ def open_work(marks: Marks) -> int:
             .where(col(ClearanceCase.order_id) >= marks.first_order_id)
             .where(col(ClearanceCase.state).in_(MOVING))
         )
-    return int(uncased or 0) + int(moving or 0)
+        # Gated at the floor but not yet recorded as shipped by the pipeline.
+        unshipped = session.scalar(
+            select(func.count())
+            .select_from(ClearanceCase)
+            .join(Parcel, col(Parcel.id) == col(ClearanceCase.parcel_id))
+            .where(col(ClearanceCase.order_id) >= marks.first_order_id)
+            .where(col(ClearanceCase.state) == "released", col(Parcel.floor_state) == "shipped")
+        )
+    return int(uncased or 0) + int(moving or 0) + int(unshipped or 0)
 
 
 def _counts(session: Session, column: Any, *where: Any) -> dict[str, int]:
