@@ -43,15 +43,23 @@ def _last_scan(session: Session, wh_id: int, station: str) -> Scan:
 
 
 def _unreceive(session: Session, scan: Scan, actor: str) -> int:
-    """Put a parcel this scan took in back to expected, and say so on its timeline (1 if so)."""
+    """Put a parcel this scan took in back to expected, and say so on its timeline (1 if so).
+    Not once it is declared: customs holds a declaration for it, which only a broker's
+    cancellation (CEB623) withdraws. The condition is in the UPDATE, so a declaration that
+    commits while the undo waits for the row is seen."""
     query = (
         update(Parcel)
-        .where(col(Parcel.id) == scan.parcel_id, col(Parcel.floor_state) == "received")
+        .where(
+            col(Parcel.id) == scan.parcel_id,
+            col(Parcel.floor_state) == "received",
+            col(Parcel.customs_state) == "none",
+        )
         .values(floor_state="expected", matched_at=None, weight_kg=None)
         .returning(col(Parcel.order_id))
     )
     order_id = session.execute(query).scalar()
     if order_id is None:
+        _refuse_if_declared(session, scan)
         return 0
     payload = {"parcel_id": scan.parcel_id, "station": scan.station}
     outbox.record(
@@ -63,6 +71,17 @@ def _unreceive(session: Session, scan: Scan, actor: str) -> int:
         payload=payload,
     )
     return 1
+
+
+def _refuse_if_declared(session: Session, scan: Scan) -> None:
+    query = select(col(Parcel.customs_state)).where(col(Parcel.id) == scan.parcel_id)
+    state = session.execute(query).scalar()
+    if state not in (None, "none"):
+        raise Conflict(
+            "already_declared",
+            f"parcel {scan.parcel_id} is already declared to customs ({state}); "
+            "a broker must cancel the declaration before the scan can be undone",
+        )
 
 
 def _withdraw_exceptions(session: Session, scan_ids: list[int], actor: str) -> None:

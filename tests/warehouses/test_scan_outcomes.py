@@ -169,6 +169,19 @@ def test_undo_puts_the_parcel_back_so_a_rescan_matches(floor: Floor) -> None:
     ]
 
 
+def test_undo_is_refused_once_the_parcel_is_declared(floor: Floor) -> None:
+    order = floor.order(18)
+    floor.scan(order["tracking_no"])
+    set_customs_state(order["tracking_no"], "submitted")
+    undo = floor.client.post(
+        "/api/v1/scans/undo", json={"warehouse": "HZ", "station": "in-1"}, headers=floor.staff
+    )
+    assert undo.status_code == 409
+    assert undo.json()["code"] == "already_declared"
+    assert parcel_state(order["tracking_no"]) == ("received", "submitted")
+    assert events("parcel.scan_undone") == []
+
+
 def test_undo_of_an_unknown_withdraws_its_exception(floor: Floor) -> None:
     floor.scan("STRAY-1")
     floor.client.post(
