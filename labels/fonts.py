@@ -6,6 +6,7 @@ import os
 import re
 import unicodedata
 import zlib
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -109,6 +110,30 @@ def _uncovered_pattern(codepoints: Iterable[int]) -> re.Pattern[str]:
             ranges.append([cp, cp])
     covered = "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges)
     return re.compile(f"[^{covered}]")
+
+
+@dataclass(frozen=True)
+class ByteWidths:
+    """Advance widths by Latin-1 byte, for text already clean: ``text.encode("latin-1",
+    "replace")`` turns every other character into ``?``, whose entry holds the one width
+    (that of CJK ideographs) they all share unless ``irregular`` finds the text."""
+
+    widths: list[float]
+    # Finds what the table cannot measure: an uncovered character, a real '?', or a
+    # character beyond Latin-1 whose width is not the common one.
+    irregular: re.Pattern[str]
+
+
+@lru_cache(maxsize=4)
+def byte_widths(font: LabelFont) -> ByteWidths:
+    """The font's ByteWidths, built once (it measures every glyph of the font)."""
+    wide = {cp: font.widths[chr(cp)] for cp in font.font.face.charToGlyph if cp > 0xFF}
+    common = Counter(wide.values()).most_common(1)[0][0] if wide else 1000.0
+    table = [font.widths[chr(i)] if chr(i) in font.covered else 0.0 for i in range(256)]
+    table[ord("?")] = common
+    latin = (cp for cp in range(256) if chr(cp) in font.covered and cp != ord("?"))
+    regular = [*latin, *(cp for cp, width in wide.items() if width == common)]
+    return ByteWidths(table, _uncovered_pattern(regular))
 
 
 _DROP_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Mn", "Me", "Sk", "So"})

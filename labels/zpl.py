@@ -20,7 +20,7 @@ from labels.fit import (
     most_units_at_top,
     wrap,
 )
-from labels.fonts import LabelFont, label_font
+from labels.fonts import LabelFont, byte_widths, label_font
 from labels.layout import (
     PARCEL_FIELDS,
     WAVE_FIELDS,
@@ -53,7 +53,7 @@ _BC_SPECIAL = str.maketrans({">": ">0", "^": "><", "~": ">="})
 # Drive letter and file name only: the name is spliced into ^A@ unescaped.
 _FONT_NAME = re.compile(r"[A-Z]:[A-Za-z0-9_.-]{1,60}")
 # The subset plan depends only on where the digits are, so it is cached per digit pattern.
-_DIGIT_PATTERN = str.maketrans("0123456789", "0000000000")
+_DIGIT_PATTERN = bytes.maketrans(b"0123456789", b"0000000000")
 
 
 def strike(x: int, base: int, head: str, data: str, bold: int) -> str:
@@ -124,7 +124,7 @@ class _Writer:
         # Each parcel slot's renderer and the wave's ZPL that follows it.
         self._then: list[tuple[Callable[[str], bytes], bytes]] = []
         self._resident_cmd: dict[int, str] = {}
-        self._barcodes: dict[str, tuple[str, list[Cut]]] = {}
+        self._barcodes: dict[bytes, tuple[str, list[Cut]]] = {}
         self._qr_heads: dict[int, str] = {}
         self._fast: list[SlotZpl | None] = []
 
@@ -178,7 +178,7 @@ class _Writer:
         return cmd
 
     def barcode(self, box: Box, data: str) -> bytes:
-        pattern = data.translate(_DIGIT_PATTERN)
+        pattern = data.encode().translate(_DIGIT_PATTERN)
         found = self._barcodes.get(pattern)
         if found is None:
             found = self._barcodes[pattern] = self._barcode_plan(box, data)
@@ -268,12 +268,14 @@ class _Writer:
             return self._aligned(slot, c, (top, size, base), general)
         pieces = self._pieces(round(c.x_mm * self.k), base, size, slot)
         pieces[0] = self._lead(slot).encode() + pieces[0]
-        widths, uncovered, w_pt = font.widths.__getitem__, font.uncovered.search, c.w_pt
+        table, irregular, w_pt = byte_widths(font), byte_widths(font).irregular.search, c.w_pt
+        widths = table.widths.__getitem__
 
         def left(text: str) -> bytes:
-            # clean_text's quick check first: such text is already clean.
-            if text and uncovered(text) is None and "  " not in text and text.strip(" ") == text:
-                units = sum(map(widths, text)) or 1.0
+            # clean_text's quick check first (irregular finds all it would change), so the
+            # text is clean, and measured by the byte table.
+            if text and irregular(text) is None and "  " not in text and text.strip(" ") == text:
+                units = sum(map(widths, text.encode("latin-1", "replace"))) or 1.0
                 if w_pt * 1000.0 / units >= top and units * size / 1000.0 <= w_pt:
                     if "_" in text or "^" in text or "~" in text:
                         text = escape_fd(text)
@@ -290,15 +292,20 @@ class _Writer:
         dots = round(size * self.dots_per_pt)
         lead, head, bold = self._lead(slot), self.field_head(dots, slot), self.strike(dots, slot)
         w_pt, x_mm, w_mm, align = c.w_pt, c.x_mm, c.w_mm, c.align
-        widths, uncovered = font.widths.__getitem__, font.uncovered.search
+        widths, irregular = byte_widths(font).widths.__getitem__, byte_widths(font).irregular.search
 
         def aligned(text: str) -> bytes:
-            if text and uncovered(text) is None and "  " not in text and text.strip(" ") == text:
-                units = sum(map(widths, text)) or 1.0
+            if text and irregular(text) is None and "  " not in text and text.strip(" ") == text:
+                units = sum(map(widths, text.encode("latin-1", "replace"))) or 1.0
                 width = units * size / 1000.0
                 if w_pt * 1000.0 / units >= top and width <= w_pt:
                     x = round((x_mm + (w_mm - width / PT_PER_MM) * align) * k)
-                    return f"{lead}{strike(x, base, head, escape_fd(text), bold)}\n".encode()
+                    if "_" in text or "^" in text or "~" in text:
+                        text = escape_fd(text)
+                    field = f"{head}{text}^FS"  # strike(), inlined
+                    if bold:
+                        return f"{lead}^FT{x},{base}{field}\n^FT{x + bold},{base}{field}\n".encode()
+                    return f"{lead}^FT{x},{base}{field}\n".encode()
             return general(text)
 
         return aligned
@@ -313,23 +320,22 @@ class _Writer:
         first, step = box.y * PT_PER_MM + size * font.ascent, size * LEADING
         x, dpp = round(box.x * self.k), self.dots_per_pt
         lines = [self._pieces(x, round((first + i * step) * dpp), size, slot) for i in range(most)]
-        lead, widths, uncovered = self._lead(slot).encode(), font.widths.__getitem__, font.uncovered
+        lead, table = self._lead(slot).encode(), byte_widths(font)
+        widths, irregular = table.widths.__getitem__, table.irregular.search
         most_units = most_units_at_top(size, slot.min_pt, w_pt, h_pt)
 
         def paragraph(text: str) -> bytes:
-            if (
-                text
-                and uncovered.search(text) is None
-                and "  " not in text
-                and text.strip(" ") == text
-            ):
-                cum = list(accumulate(map(widths, text), initial=0.0))
+            if text and irregular(text) is None and "  " not in text and text.strip(" ") == text:
+                cum = list(accumulate(map(widths, text.encode("latin-1", "replace")), initial=0.0))
                 spans = wrap(text, cum, limit, most) if cum[-1] <= most_units else None
-                if spans:
+                if spans and ("_" in text or "^" in text or "~" in text):
                     out = [
                         escape_fd(text[a:b]).encode().join(lines[i])
                         for i, (a, b) in enumerate(spans)
                     ]
+                    return lead + b"".join(out)
+                if spans:
+                    out = [text[a:b].encode().join(lines[i]) for i, (a, b) in enumerate(spans)]
                     return lead + b"".join(out)
             return general(text)
 

@@ -11,7 +11,7 @@ from dataclasses import replace
 import pytest
 
 from labels import LABEL_76x130, LABEL_100x150, LabelSize, code128
-from labels.fonts import _DROP_CATEGORIES, clean_text, label_font
+from labels.fonts import _DROP_CATEGORIES, byte_widths, clean_text, label_font
 from labels.layout import Fitter, layout_for
 from labels.zpl import DEFAULT_RESIDENT_FONT, _Writer, code128_fd, draw_zpl
 from tests.labels.helpers import LONG_ADDRESS, make_label
@@ -124,3 +124,21 @@ def test_the_quick_clean_check_agrees_with_cleaning_character_by_character() -> 
     for _ in range(20_000):
         text = "".join(rnd.choice(pool) for _ in range(rnd.randrange(0, 9)))
         assert clean_text(text, font) == _clean_reference(text), repr(text)
+
+
+def test_the_byte_table_measures_clean_text_as_the_font_does() -> None:
+    font = label_font()
+    table = byte_widths(font)
+    rnd = random.Random(8)
+    pool = [*POOL, "?", "ā", "…", "—", "Ω", "한"]
+    measured = 0
+    for _ in range(5_000):
+        text = "".join(rnd.choice(pool) for _ in range(rnd.randrange(1, 30)))
+        if table.irregular.search(text) is None:
+            codes = text.encode("latin-1", "replace")
+            assert sum(map(table.widths.__getitem__, codes)) == font.width_pt(text, 1000.0)
+            measured += 1
+        else:
+            odd = (not font.covers(ch) or ch == "?" or (ch.isspace() and ch != " ") for ch in text)
+            assert any(odd) or any(ord(ch) > 0xFF and font.widths[ch] != 1000.0 for ch in text)
+    assert measured > 500
