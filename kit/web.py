@@ -8,7 +8,7 @@ Every route declares who may call it with one dependency, e.g.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar, cast
 from urllib.parse import quote
 
 import anyio
@@ -130,9 +130,19 @@ def _from_cookie(request: Request, cookie: str, csrf: str | None) -> Principal:
         return session_principal(session, data)
 
 
+_NOT_YET = object()
+
+
 async def optional_principal(request: Request) -> Principal | None:
     """The caller by API key (header) or by session cookie; None when neither was sent.
-    A key seen in the last few seconds needs no database, and so no trip through the pool."""
+    Found once per request; a key seen in the last few seconds needs no database."""
+    found = getattr(request.state, "principal", _NOT_YET)
+    if found is _NOT_YET:
+        found = request.state.principal = await _find_principal(request)
+    return cast(Principal | None, found)
+
+
+async def _find_principal(request: Request) -> Principal | None:
     raw = presented_key(request)
     if raw:
         return cached_principal(raw) or await run_in_threadpool(_from_key, raw)
@@ -173,9 +183,9 @@ RoleCheck = Callable[..., Coroutine[Any, Any, Principal]]
 def require(*roles: Role) -> RoleCheck:
     """A dependency that lets only the given roles through (and declares them for audits)."""
 
-    # Straight on optional_principal: every level of dependencies costs each request.
-    async def check(principal: OptionalPrincipal) -> Principal:
-        return _check_role(_known(principal), roles)
+    # One level of dependencies: FastAPI's resolution of each level costs every request.
+    async def check(request: Request) -> Principal:
+        return _check_role(_known(await optional_principal(request)), roles)
 
     setattr(check, ROLES_ATTR, roles)
     return check
@@ -184,7 +194,8 @@ def require(*roles: Role) -> RoleCheck:
 def require_page(*roles: Role) -> RoleCheck:
     """Like `require`, for pages: a browser without a session is sent to the login page."""
 
-    async def check(request: Request, principal: OptionalPrincipal) -> Principal:
+    async def check(request: Request) -> Principal:
+        principal = await optional_principal(request)
         if principal is None:
             target = quote(request.url.path, safe="/")
             raise HTTPException(303, "log in first", headers={"Location": f"/login?next={target}"})
