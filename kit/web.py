@@ -8,7 +8,7 @@ Every route declares who may call it with one dependency, e.g.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Coroutine
-from typing import Annotated, Any, ParamSpec, TypeVar, cast
+from typing import Annotated, Any, cast
 from urllib.parse import quote
 
 import anyio
@@ -32,8 +32,6 @@ SESSION_COOKIE = "clearway_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 ROLES_ATTR = "__clearway_roles__"
-P = ParamSpec("P")
-T = TypeVar("T")
 
 # Declared in the OpenAPI document (kit/api.py) rather than as FastAPI security dependencies:
 # each dependency level costs every request its own resolution (BENCHMARKS.md, scans).
