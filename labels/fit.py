@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import struct
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from itertools import accumulate
 
 from labels.fonts import LabelFont
@@ -88,22 +88,24 @@ def top_size(max_pt: float, min_pt: float, first_pt: float) -> float:
 
 
 def most_units_at_top(max_pt: float, min_pt: float, w_pt: float, h_pt: float) -> float:
-    """The most text (1/1000 em) for which fit_block tries ``max_pt`` first (-1 if none).
+    """The most text (1/1000 em) for which fit_block tries ``max_pt`` first (-1 if none):
+    every float step of area_size and top_size is monotonic, so this is a threshold."""
+    return threshold(lambda units: top_size(max_pt, min_pt, area_size(units, w_pt, h_pt)) == max_pt)
 
-    Every float step of area_size and top_size is monotonic, so ``units <= this`` is exactly
-    ``top_size(max_pt, min_pt, area_size(units, w_pt, h_pt)) == max_pt``: bisected over the
-    ordered bit patterns of non-negative floats."""
 
-    def at_top(bits: int) -> bool:
-        units = struct.unpack("<d", struct.pack("<q", bits))[0]
-        return top_size(max_pt, min_pt, area_size(units, w_pt, h_pt)) == max_pt
+def threshold(holds: Callable[[float], bool]) -> float:
+    """The largest non-negative float for which ``holds``, a condition true up to some value
+    and false beyond it, is true (-1 if never): bisected over the ordered bit patterns."""
+
+    def at(bits: int) -> bool:
+        return holds(struct.unpack("<d", struct.pack("<q", bits))[0])
 
     lo, hi = 0, struct.unpack("<q", struct.pack("<d", 1e300))[0]
-    if not at_top(lo):
+    if not at(lo):
         return -1.0
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if at_top(mid) else (lo, mid)
+        lo, hi = (mid, hi) if at(mid) else (lo, mid)
     return float(struct.unpack("<d", struct.pack("<q", lo))[0])
 
 

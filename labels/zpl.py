@@ -18,6 +18,7 @@ from labels.fit import (
     SIZE_STEP_PT,
     max_lines,
     most_units_at_top,
+    threshold,
     wrap,
 )
 from labels.fonts import LabelFont, byte_widths, label_font
@@ -120,9 +121,8 @@ class _Writer:
         self._parcel_slots: list[int] = []
         self._wave: list[bytes] = []
         self._wave_key: tuple[object, ...] | None = None
-        self._own: list[Callable[[str], bytes]] = []
-        # Each parcel slot's renderer and the wave's ZPL that follows it.
-        self._then: list[tuple[Callable[[str], bytes], bytes]] = []
+        # Each parcel slot's renderer, in PARCEL_FIELDS order.
+        self._own: tuple[SlotZpl, ...] = ()
         self._resident_cmd: dict[int, str] = {}
         self._barcodes: dict[bytes, tuple[str, list[Cut]]] = {}
         self._qr_heads: dict[int, str] = {}
@@ -231,7 +231,9 @@ class _Writer:
         if self._parcel_slots != sorted(self._parcel_slots):
             raise ValueError("the layout must place the parcel fields in PARCEL_FIELDS order")
         self._wave_slots = [i for i, field in enumerate(fields) if field in WAVE_FIELDS]
-        self._own = [self._fast[i] or partial(self.general, fitter, i) for i in self._parcel_slots]
+        self._own = tuple(
+            self._fast[i] or partial(self.general, fitter, i) for i in self._parcel_slots
+        )
         self._wave_key = None
 
     def _template(self, fitter: Fitter, index: int) -> SlotZpl | None:
@@ -270,13 +272,17 @@ class _Writer:
         pieces[0] = self._lead(slot).encode() + pieces[0]
         table, irregular, w_pt = byte_widths(font), byte_widths(font).irregular.search, c.w_pt
         widths = table.widths.__getitem__
+        # What fit_line needs to keep the top size: w_pt * 1000 / units >= top and the
+        # width at ``size`` within w_pt, both monotonic in units, so one threshold.
+        most = threshold(
+            lambda u: not u or (w_pt * 1000.0 / u >= top and u * size / 1000.0 <= w_pt)
+        )
 
         def left(text: str) -> bytes:
             # clean_text's quick check first (irregular finds all it would change), so the
             # text is clean, and measured by the byte table.
             if text and irregular(text) is None and "  " not in text and text.strip(" ") == text:
-                units = sum(map(widths, text.encode("latin-1", "replace"))) or 1.0
-                if w_pt * 1000.0 / units >= top and units * size / 1000.0 <= w_pt:
+                if (sum(map(widths, text.encode("latin-1", "replace"))) or 1.0) <= most:
                     if "_" in text or "^" in text or "~" in text:
                         text = escape_fd(text)
                     return text.encode().join(pieces)
@@ -293,12 +299,15 @@ class _Writer:
         lead, head, bold = self._lead(slot), self.field_head(dots, slot), self.strike(dots, slot)
         w_pt, x_mm, w_mm, align = c.w_pt, c.x_mm, c.w_mm, c.align
         widths, irregular = byte_widths(font).widths.__getitem__, byte_widths(font).irregular.search
+        most = threshold(
+            lambda u: not u or (w_pt * 1000.0 / u >= top and u * size / 1000.0 <= w_pt)
+        )
 
         def aligned(text: str) -> bytes:
             if text and irregular(text) is None and "  " not in text and text.strip(" ") == text:
                 units = sum(map(widths, text.encode("latin-1", "replace"))) or 1.0
-                width = units * size / 1000.0
-                if w_pt * 1000.0 / units >= top and width <= w_pt:
+                if units <= most:
+                    width = units * size / 1000.0
                     x = round((x_mm + (w_mm - width / PT_PER_MM) * align) * k)
                     if "_" in text or "^" in text or "~" in text:
                         text = escape_fd(text)
@@ -347,17 +356,16 @@ class _Writer:
         if key != self._wave_key:
             self._wave = self.wave(fitter, label)
             self._wave_key = key
-        append = out.append
-        append(self._wave[0])
-        for (render, after), text in zip(self._then, parcel_texts(label), strict=True):
-            append(render(text))
-            if after:
-                append(after)
+        w, (r0, r1, r2, r3, r4, r5) = self._wave, self._own
+        t0, t1, t2, t3, t4, t5 = parcel_texts(label)
+        # Spelled out for the six PARCEL_FIELDS: this is the per-label hot path.
+        out += (w[0], r0(t0), w[1], r1(t1), w[2], r2(t2), w[3], r3(t3), w[4], r4(t4), w[5], r5(t5))
         if symbols:
             layout = fitter.layout
-            append(self.barcode(layout.barcode, label.waybill_no))
-            append(self.qr(layout.qr, label.qr_payload))
-        append(b"^XZ\n")
+            out += (w[6], self.barcode(layout.barcode, label.waybill_no))
+            out += (self.qr(layout.qr, label.qr_payload), b"^XZ\n")
+        else:
+            out += (w[6], b"^XZ\n")
 
     def wave(self, fitter: Fitter, label: LabelData) -> list[bytes]:
         """The static part and the wave's slots, cut where the parcel slots go."""
@@ -370,7 +378,6 @@ class _Writer:
             cuts.append(b"".join([pieces[i] for i in range(start, stop)]))
             start = stop + 1
         cuts[0] = self._static + cuts[0]
-        self._then = list(zip(self._own, cuts[1:], strict=True))
         return cuts
 
     def slot(self, fitter: Fitter, index: int, raw: str) -> bytes:

@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 from labels import LABEL_76x130, LABEL_100x150, LabelData, LabelSize, render_pdf
-from labels.fit import ELLIPSIS, PT_PER_MM, area_size, fit_block, most_units_at_top, top_size
+from labels.fit import (
+    ELLIPSIS,
+    PT_PER_MM,
+    area_size,
+    fit_block,
+    most_units_at_top,
+    threshold,
+    top_size,
+)
 from labels.fonts import FONT_ENV, LabelFontError, clean_text, label_font
 from labels.layout import (
     PARCEL_FIELDS,
@@ -179,3 +187,17 @@ def test_most_units_at_top_is_exactly_where_fit_block_starts_below_the_top_size(
         for units in (most, math.nextafter(most, math.inf), rnd.uniform(0, 3 * max(most, 1))):
             at_top = top_size(top, 4.0, area_size(units, w_pt, h_pt)) == top
             assert (units <= most) == at_top, (top, w_pt, h_pt, units)
+
+
+def test_threshold_finds_the_last_float_where_a_falling_condition_holds() -> None:
+    rnd = random.Random(9)
+    for _ in range(100):
+        w_pt, top = rnd.uniform(20, 300), rnd.uniform(4, 30)
+
+        def holds(u: float, w: float = w_pt, t: float = top) -> bool:
+            return not u or w * 1000.0 / u >= t
+
+        most = threshold(holds)
+        assert w_pt * 1000.0 / most >= top
+        assert not w_pt * 1000.0 / math.nextafter(most, math.inf) >= top
+    assert threshold(lambda u: False) == -1.0
