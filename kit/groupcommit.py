@@ -52,10 +52,17 @@ class GroupCommit(Generic[T, R]):
 
     async def run(self, item: T) -> R:
         """Queue `item` and wait for its result (or its own error)."""
+        return await asyncio.wrap_future(self._submit(item))
+
+    def call(self, item: T) -> R:
+        """Like `run`, for a caller on a thread of its own (a simulation's stations)."""
+        return self._submit(item).result()
+
+    def _submit(self, item: T) -> Future[R]:
         future: Future[R] = Future()
         self._ensure_thread()
         self._jobs.put((item, future))
-        return await asyncio.wrap_future(future)
+        return future
 
     def _ensure_thread(self) -> None:
         if self._owner_pid == os.getpid():

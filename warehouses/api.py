@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Header, Path, Query, Response, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from kit.auth import Principal, Role
-from kit.errors import Conflict
-from kit.groupcommit import GroupCommit
 from kit.settings import get_settings
 from kit.web import SessionDep, require
 from warehouses import bulk, exceptions, pages, station
 from warehouses.bags import create_bag
+from warehouses.floor_writes import BUSY_AFTER_S, busy, grouped_scans, sqlite_writer
 from warehouses.intake import cancel_order, submit_order
 from warehouses.models import Merchant, Order, Parcel, Warehouse
-from warehouses.scanning import scan, scan_many
+from warehouses.scanning import scan_many
 from warehouses.schemas import (
     BagIn,
     BagOut,
@@ -50,25 +46,21 @@ Floor = Annotated[Principal, Depends(require(Role.staff, Role.admin))]
 Bagger = Annotated[Principal, Depends(require(Role.staff, Role.merchant, Role.admin))]
 IdempotencyKey = Annotated[str | None, Header(max_length=60)]
 DryRun = Annotated[bool, Query(description="check every order, store nothing")]
-_sqlite_writer = threading.Lock()
-BUSY_AFTER_S = 5.0
 
 
 async def one_sqlite_writer() -> AsyncIterator[None]:
-    """SQLite has a single writer: floor writes queue here, from before their first read until
-    after their commit, and one kept waiting too long is told "busy" instead of failing on
-    "database is locked". Async, so that PostgreSQL pays no trip through the thread pool."""
+    """A floor write's turn at SQLite's single writer, from before its first read until after
+    its commit (warehouses/floor_writes.py). Async, so that PostgreSQL pays no thread hop."""
     if not get_settings().is_sqlite:
         yield
         return
-    if not _sqlite_writer.acquire(blocking=False):
-        got = await run_in_threadpool(_sqlite_writer.acquire, True, BUSY_AFTER_S)
-        if not got:
-            raise Conflict("busy", "the embedded database is busy — scan again")
+    if not sqlite_writer.acquire(blocking=False):
+        if not await run_in_threadpool(sqlite_writer.acquire, True, BUSY_AFTER_S):
+            raise busy()
     try:
         yield
     finally:
-        _sqlite_writer.release()
+        sqlite_writer.release()
 
 
 # Declared before the session so that it is taken first and let go after the commit.
@@ -179,34 +171,11 @@ def post_cancel(
     return order_out(session, cancel_order(session, order_no, data.reason, principal))
 
 
-@contextmanager
-def sqlite_writer_turn() -> Iterator[None]:
-    """The scan thread's turn at SQLite's single writer, shared with the other floor writes."""
-    if not get_settings().is_sqlite:
-        yield
-        return
-    if not _sqlite_writer.acquire(timeout=BUSY_AFTER_S):
-        raise Conflict("busy", "the embedded database is busy — scan again")
-    try:
-        yield
-    finally:
-        _sqlite_writer.release()
-
-
-def _scan_one(session: Session, job: tuple[ScanIn, Principal]) -> ScanOut:
-    return scan(session, *job)
-
-
-# Scans arriving together share one transaction on one thread (kit/groupcommit.py).
-# A scan racing the same client scan id in another process is answered as that one's replay.
-_scans = GroupCommit(_scan_one, guard=sqlite_writer_turn, retry_on=(IntegrityError,))
-
-
 @scans_api.post("/scans", response_model=ScanOut)
 async def post_scan(data: ScanIn, principal: Floor) -> ScanOut:
     """Judge one scan (inbound or gate-out): the outcome, what it matched, and why."""
     principal.require_warehouse(data.warehouse)  # refused here, not inside a shared batch
-    return await _scans.run((data, principal))
+    return await grouped_scans.run((data, principal))
 
 
 @scans_api.post("/scans/batch", response_model=ScanBatchOut)

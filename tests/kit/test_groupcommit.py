@@ -116,3 +116,19 @@ def test_a_unit_that_lost_a_race_is_run_once_more_and_sees_the_winner(table):
     assert asyncio.run(group.run(3)) == -3
     assert attempts == [3, 3]
     assert _stored() == [3]
+
+
+def test_callers_on_threads_of_their_own_get_their_own_results(table):
+    group: GroupCommit[int, int] = GroupCommit(_insert)
+    results: dict[int, int] = {}
+
+    def station(value: int) -> None:
+        results[value] = group.call(value)
+
+    threads = [threading.Thread(target=station, args=(v,)) for v in range(1, 9)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert results == {v: v * 10 for v in range(1, 9)}
+    assert _stored() == list(range(1, 9))

@@ -8,7 +8,7 @@ import httpx
 
 from tests.browser import live_server
 from tests.warehouses.conftest import Floor, count, events
-from warehouses import api
+from warehouses import floor_writes
 from warehouses.models import Scan
 
 
@@ -34,9 +34,9 @@ def test_concurrent_scans_all_land_and_a_race_has_one_winner(floor: Floor) -> No
 
 def test_a_scan_kept_waiting_on_sqlite_is_told_busy(floor: Floor, stack, monkeypatch) -> None:
     order = floor.order(30)
-    monkeypatch.setattr(api, "BUSY_AFTER_S", 0.2)
+    monkeypatch.setattr(floor_writes, "BUSY_AFTER_S", 0.2)
     body = {"warehouse": "HZ", "station": "in-1", "code": order["tracking_no"]}
-    with api._sqlite_writer:  # another write holds the embedded database
+    with floor_writes.sqlite_writer:  # another write holds the embedded database
         response = floor.client.post("/api/v1/scans", json=body, headers=floor.staff)
     if stack.backend == "sqlite":
         assert response.status_code == 409 and response.json()["code"] == "busy"

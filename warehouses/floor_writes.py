@@ -1,0 +1,49 @@
+"""How floor writes reach the database: SQLite's single writer, and scans committed in groups."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from kit.auth import Principal
+from kit.errors import Conflict
+from kit.groupcommit import GroupCommit
+from kit.settings import get_settings
+from warehouses.scanning import scan
+from warehouses.schemas import ScanIn, ScanOut
+
+# SQLite has one writer: the floor's writes in this process take turns here, and one kept
+# waiting too long is told "busy" instead of failing on "database is locked".
+sqlite_writer = threading.Lock()
+BUSY_AFTER_S = 5.0
+
+
+def busy() -> Conflict:
+    return Conflict("busy", "the embedded database is busy — scan again")
+
+
+@contextmanager
+def sqlite_writer_turn() -> Iterator[None]:
+    """The scan thread's turn at SQLite's single writer (PostgreSQL needs none)."""
+    if not get_settings().is_sqlite:
+        yield
+        return
+    if not sqlite_writer.acquire(timeout=BUSY_AFTER_S):
+        raise busy()
+    try:
+        yield
+    finally:
+        sqlite_writer.release()
+
+
+def _scan_one(session: Session, job: tuple[ScanIn, Principal]) -> ScanOut:
+    return scan(session, *job)
+
+
+# Scans arriving together (stations at peak) share one transaction on one thread per process;
+# one racing the same client scan id in another process is answered as that one's replay.
+grouped_scans = GroupCommit(_scan_one, guard=sqlite_writer_turn, retry_on=(IntegrityError,))
