@@ -153,7 +153,7 @@ def demo(
     orders: Annotated[int, typer.Option(help="How many orders to run through")] = 20,
     warehouses: Annotated[str, typer.Option(help="'all' or codes, e.g. HZ,NB")] = "all",
     workers: Annotated[int, typer.Option(help="worker processes to start (with REDIS_URL)")] = 2,
-    scanners: Annotated[int, typer.Option(help="scan stations reading in parallel")] = 2,
+    scanners: Annotated[int, typer.Option(help="scan stations reading in parallel")] = 16,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
     timeout: float = 1800.0,
 ) -> None:

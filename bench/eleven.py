@@ -35,10 +35,11 @@ from kit.settings import get_settings
 from labels import SpoolPrinter, render_zpl
 from warehouses.demo import demo_order, seed_reference
 from warehouses.demo_floor import DEMO_STAFF
+from warehouses.floor_writes import grouped_scans
 from warehouses.intake_batch import take_all
 from warehouses.models import Order, Parcel, Scan
 from warehouses.profiles import WAREHOUSE_CODES
-from warehouses.scanning import scan
+from warehouses.scanning import scan_many
 from warehouses.schemas import ScanIn
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +59,7 @@ class Plan:
     orders: int = 1000
     warehouses: tuple[str, ...] = WAREHOUSE_CODES
     workers: int = 2
-    scanners: int = 2
+    scanners: int = 16
     duplicate_share: float = 0.03
     unknown_share: float = 0.01
     wrong_warehouse_share: float = 0.01
@@ -130,13 +131,13 @@ def _scan_share(
         if time.monotonic() > deadline:
             return
         started = time.perf_counter()
-        with session_scope() as session:
-            scan(session, ScanIn(warehouse=warehouse, station=station, code=code), DEMO_STAFF)
+        grouped_scans.call((ScanIn(warehouse=warehouse, station=station, code=code), DEMO_STAFF))
         latencies.append(time.perf_counter() - started)
 
 
 def scan_all(plan: Plan, reads: list[tuple[str, str]], timings: Timings) -> None:
-    """`plan.scanners` stations read the parcels in turn, each scan its own transaction."""
+    """`plan.scanners` stations read the parcels in turn; as on the server (POST /scans), the
+    scans waiting at any moment share one transaction (warehouses/floor_writes.py)."""
     shares = [reads[i :: plan.scanners] for i in range(plan.scanners)]
     deadline = timings.marks["start"] + plan.timeout_s
     threads = [
@@ -176,13 +177,17 @@ def label_and_gate(first_order_id: int, printer: SpoolPrinter, timings: Timings)
     # Thermal printers on the floor hold a CJK font, so ZPL refers to it instead of bitmaps.
     printer.send(render_zpl(batch, cjk="resident"), job_name=f"wave-{orders[0].id}")
     timings.labels_printed += len(batch)
-    for order, label in zip(orders, batch, strict=True):
-        data = ScanIn(
+    # The gate tunnel reads a wave's waybills and uploads them together (POST /scans/batch).
+    reads = [
+        ScanIn(
             warehouse=label.warehouse_code, station="gate-1", code=label.waybill_no, mode="gate_out"
         )
-        with session_scope() as session:
-            scan(session, data, DEMO_STAFF)
-        timings.gated += 1 if order.id else 0
+        for label in batch
+    ]
+    with session_scope() as session:
+        timings.gated += sum(
+            out.outcome == "shipped" for out in scan_many(session, reads, DEMO_STAFF)
+        )
     return len(orders)
 
 

@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     sweep_interval_s: float = 15.0
     relay_grace_s: float = 10.0
     # Commits within this long of the last relay kick share one trailing kick (one Redis call).
-    relay_kick_interval_s: float = Field(default=0.05, ge=0, le=5)
+    relay_kick_interval_s: float = Field(default=0.2, ge=0, le=5)
     db_pool_size: int = Field(default=20, ge=1, le=200)
     weight_tolerance: float = Field(default=0.10, ge=0, le=1)
     secret_key: str = "dev-only-secret-change-me"
