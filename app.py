@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.telemetry import TelemetryConfig
 
 from clearance import api as clearance_api
 from clearance import broker_api, broker_pages, printing_api, printing_pages
@@ -97,6 +98,13 @@ class Background:
                 part.stop()
 
 
+def _telemetry() -> TelemetryConfig:
+    """FastAPI's OpenTelemetry hooks cost every request even with no exporter configured; they
+    run only when asked for (Clearway's own metrics are at /metrics)."""
+    on = get_settings().opentelemetry
+    return {"tracing": on, "metrics": on, "logs": on, "operation_spans": on}
+
+
 def create_app(*, background: bool = False) -> FastAPI:
     """The application; `background` also runs the embedded worker, ticker and simulator."""
     wire()
@@ -114,6 +122,7 @@ def create_app(*, background: bool = False) -> FastAPI:
         title="Clearway",
         version="0.1.0",
         lifespan=lifespan,
+        telemetry=_telemetry(),
         description="Customs clearance and bonded-warehouse logistics for China "
         "cross-border e-commerce imports (1210 bonded / 9610 direct).",
     )

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     # Commits within this long of the last relay kick share one trailing kick (one Redis call).
     relay_kick_interval_s: float = Field(default=0.2, ge=0, le=5)
     db_pool_size: int = Field(default=20, ge=1, le=200)
+    # FastAPI's native OpenTelemetry spans and metrics (with an exporter configured globally).
+    opentelemetry: bool = False
     weight_tolerance: float = Field(default=0.10, ge=0, le=1)
     secret_key: str = "dev-only-secret-change-me"
     session_max_age_s: int = 12 * 3600
