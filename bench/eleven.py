@@ -35,7 +35,7 @@ from kit.settings import get_settings
 from labels import SpoolPrinter, render_zpl
 from warehouses.demo import demo_order, seed_reference
 from warehouses.demo_floor import DEMO_STAFF
-from warehouses.floor_writes import grouped_scans
+from warehouses.floor_writes import grouped_scan_blocking
 from warehouses.intake_batch import take_all
 from warehouses.models import Order, Parcel, Scan
 from warehouses.profiles import WAREHOUSE_CODES
@@ -131,7 +131,7 @@ def _scan_share(
         if time.monotonic() > deadline:
             return
         started = time.perf_counter()
-        grouped_scans.call((ScanIn(warehouse=warehouse, station=station, code=code), DEMO_STAFF))
+        grouped_scan_blocking(ScanIn(warehouse=warehouse, station=station, code=code), DEMO_STAFF)
         latencies.append(time.perf_counter() - started)
 
 

@@ -14,7 +14,7 @@ from kit.settings import get_settings
 from kit.web import SessionDep, require
 from warehouses import bulk, exceptions, pages, station
 from warehouses.bags import create_bag
-from warehouses.floor_writes import BUSY_AFTER_S, busy, grouped_scans, sqlite_writer
+from warehouses.floor_writes import BUSY_AFTER_S, busy, grouped_scan, sqlite_writer
 from warehouses.intake import cancel_order, submit_order
 from warehouses.models import Merchant, Order, Parcel, Warehouse
 from warehouses.scanning import scan_many
@@ -175,7 +175,7 @@ def post_cancel(
 async def post_scan(data: ScanIn, principal: Floor) -> ScanOut:
     """Judge one scan (inbound or gate-out): the outcome, what it matched, and why."""
     principal.require_warehouse(data.warehouse)  # refused here, not inside a shared batch
-    return await grouped_scans.run((data, principal))
+    return await grouped_scan(data, principal)
 
 
 @scans_api.post("/scans/batch", response_model=ScanBatchOut)

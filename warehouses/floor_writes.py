@@ -44,6 +44,30 @@ def _scan_one(session: Session, job: tuple[ScanIn, Principal]) -> ScanOut:
     return scan(session, *job)
 
 
-# Scans arriving together (stations at peak) share one transaction on one thread per process;
-# one racing the same client scan id in another process is answered as that one's replay.
-grouped_scans = GroupCommit(_scan_one, guard=sqlite_writer_turn, retry_on=(IntegrityError,))
+ScanGroup = GroupCommit[tuple[ScanIn, Principal], ScanOut]
+_groups: dict[str, ScanGroup] = {}
+_groups_lock = threading.Lock()
+
+
+def scan_group(warehouse: str) -> ScanGroup:
+    """The group commit of one warehouse's scans in this process.
+
+    Scans arriving together (stations at peak) share one transaction on one thread; each
+    warehouse has its own, so one floor's round trips never wait behind another's. A scan racing
+    the same client scan id in another process is answered as that one's replay."""
+    with _groups_lock:
+        if warehouse not in _groups:
+            _groups[warehouse] = GroupCommit(
+                _scan_one, guard=sqlite_writer_turn, retry_on=(IntegrityError,)
+            )
+        return _groups[warehouse]
+
+
+async def grouped_scan(data: ScanIn, principal: Principal) -> ScanOut:
+    """Judge one scan in its warehouse's next group commit (POST /scans)."""
+    return await scan_group(data.warehouse).run((data, principal))
+
+
+def grouped_scan_blocking(data: ScanIn, principal: Principal) -> ScanOut:
+    """The same for a caller on a thread of its own (the 11.11 simulation's stations)."""
+    return scan_group(data.warehouse).call((data, principal))
