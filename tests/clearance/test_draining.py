@@ -9,7 +9,7 @@ from tests.conftest import Stack
 FUNC = "clearance.jobs.declare_pending"
 
 
-def _queued() -> list[str]:
+def _queued() -> list[str | None]:
     return [job.func_name for job in queue.get_queue("declare").get_jobs()]
 
 
