@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Header, Path, Query, Response, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from kit.auth import Principal, Role
@@ -116,7 +117,13 @@ def post_order(
     """Take one order: every CBEC rule is checked; a refused order stores nothing.
 
     With an `Idempotency-Key` header a retried request returns the first answer (200)."""
-    order, replayed = submit_order(session, data, principal, idempotency_key)
+    try:
+        order, replayed = submit_order(session, data, principal, idempotency_key)
+    except IntegrityError:
+        # A concurrent request committed the same key or number between our reads and our
+        # inserts: judged again, this one is its replay (same key) or refused by name (409).
+        session.rollback()
+        order, replayed = submit_order(session, data, principal, idempotency_key)
     if replayed:
         response.status_code = status.HTTP_200_OK
         return order_out(session, order)

@@ -7,11 +7,13 @@ import io
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 from typer.testing import CliRunner
 
 from cli import app as cli_app
 from tests.factories import order_payload
 from tests.warehouses.conftest import Floor, count, events
+from warehouses import api
 from warehouses.bulk import LINE_COLUMNS, OPTIONAL_COLUMNS, ORDER_COLUMNS
 from warehouses.models import Order, OrderLine, Parcel
 
@@ -69,6 +71,30 @@ def test_idempotency_key_makes_a_retry_harmless(floor: Floor) -> None:
     same_merchant = order_payload(2, merchant=order["merchant"])
     other = floor.client.post("/api/v1/orders", json=same_merchant, headers=headers)
     assert other.status_code == 409 and other.json()["code"] == "idempotency_key_reused"
+
+
+def test_a_request_that_loses_the_race_for_its_key_answers_as_the_replay(
+    floor: Floor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two requests with one key at once: the loser's insert breaks the unique key after the
+    winner committed; it is judged again and answers the winner's order, not a 500."""
+    order = order_payload(8)
+    headers = {**floor.admin, "Idempotency-Key": "race-1"}
+    real_submit, calls = api.submit_order, []
+
+    def winner_commits_first(*args: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            assert (
+                floor.client.post("/api/v1/orders", json=order, headers=headers).status_code == 201
+            )
+            raise IntegrityError("INSERT INTO orders", {}, Exception("duplicate key"))
+        return real_submit(*args)
+
+    monkeypatch.setattr(api, "submit_order", winner_commits_first)
+    loser = floor.client.post("/api/v1/orders", json=order, headers=headers)
+    assert loser.status_code == 200
+    assert _stored()[0] == 1
 
 
 def test_batch_answers_order_by_order_and_keeps_only_the_good(floor: Floor) -> None:
