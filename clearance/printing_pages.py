@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Request
@@ -57,7 +58,36 @@ def _said(exc: DomainError) -> str:
     return str(exc)
 
 
-def _done(code: str) -> RedirectResponse:
+def printer_form(
+    code: WarehouseCode,
+    name: Name,
+    kind: Kind,
+    url: Url,
+    station: Station = "",
+    dpi: Dpi = 203,
+    resident_font: Font = "",
+) -> printing.PrinterSpec:
+    """A printer as the page's add and edit forms describe it."""
+    return printing.PrinterSpec(code, name, kind, url, station, dpi, resident_font or None)
+
+
+PrinterForm = Annotated[printing.PrinterSpec, Depends(printer_form)]
+Page = HTMLResponse | RedirectResponse
+
+
+def _act(
+    request: Request,
+    session: SessionDep,
+    principal: Principal,
+    code: str,
+    action: Callable[[], object],
+) -> Page:
+    """Do the change and go back to the page, or show the page again with what was wrong."""
+    try:
+        action()
+    except DomainError as exc:
+        session.rollback()
+        return _render(request, session, principal, code, _said(exc))
     return RedirectResponse(f"/printers/{code}", status_code=303)
 
 
@@ -65,23 +95,18 @@ def _done(code: str) -> RedirectResponse:
 def printers_add(
     request: Request,
     code: WarehouseCode,
+    spec: PrinterForm,
     session: SessionDep,
     principal: AdminPage,
-    name: Name,
-    kind: Kind,
-    url: Url,
-    station: Station = "",
-    dpi: Dpi = 203,
-    resident_font: Font = "",
-) -> HTMLResponse | RedirectResponse:
+) -> Page:
     """Register a printer from the page's form."""
-    spec = printing.PrinterSpec(code, name, kind, url, station, dpi, resident_font or None)
-    try:
-        printing.add_printer(session, spec, principal.actor)
-    except DomainError as exc:
-        session.rollback()
-        return _render(request, session, principal, code, _said(exc))
-    return _done(code)
+    return _act(
+        request,
+        session,
+        principal,
+        code,
+        lambda: printing.add_printer(session, spec, principal.actor),
+    )
 
 
 @router.post("/printers/{code}/{printer_id}/edit", response_class=HTMLResponse, response_model=None)
@@ -89,23 +114,18 @@ def printers_edit(
     request: Request,
     code: WarehouseCode,
     printer_id: PrinterId,
+    spec: PrinterForm,
     session: SessionDep,
     principal: AdminPage,
-    name: Name,
-    kind: Kind,
-    url: Url,
-    station: Station = "",
-    dpi: Dpi = 203,
-    resident_font: Font = "",
-) -> HTMLResponse | RedirectResponse:
+) -> Page:
     """Change a printer from its row's form."""
-    spec = printing.PrinterSpec(code, name, kind, url, station, dpi, resident_font or None)
-    try:
-        printing.edit_printer(session, principal, printer_id, spec)
-    except DomainError as exc:
-        session.rollback()
-        return _render(request, session, principal, code, _said(exc))
-    return _done(code)
+    return _act(
+        request,
+        session,
+        principal,
+        code,
+        lambda: printing.edit_printer(session, principal, printer_id, spec),
+    )
 
 
 @router.post(
@@ -117,11 +137,12 @@ def printers_delete(
     printer_id: PrinterId,
     session: SessionDep,
     principal: AdminPage,
-) -> HTMLResponse | RedirectResponse:
+) -> Page:
     """Delete a printer, or disable it when it has printed."""
-    try:
-        printing.remove_printer(session, principal, code, printer_id)
-    except DomainError as exc:
-        session.rollback()
-        return _render(request, session, principal, code, _said(exc))
-    return _done(code)
+    return _act(
+        request,
+        session,
+        principal,
+        code,
+        lambda: printing.remove_printer(session, principal, code, printer_id),
+    )
