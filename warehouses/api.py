@@ -68,42 +68,35 @@ async def one_sqlite_writer() -> AsyncIterator[None]:
 Serialised = Annotated[None, Depends(one_sqlite_writer)]
 
 
-def order_out(session: Session, order: Order) -> OrderOut:
-    parcel = session.exec(select(Parcel).where(Parcel.order_id == order.id)).one()
-    merchant = session.get(Merchant, order.merchant_id)
-    warehouse = session.get(Warehouse, order.warehouse_id)
+def _out(order: Order, merchant: str, warehouse: str, parcel: tuple[str, str]) -> OrderOut:
     return OrderOut(
         id=order.id or 0,
         order_no=order.order_no,
-        merchant=merchant.code if merchant else "",
-        warehouse=warehouse.code if warehouse else "",
+        merchant=merchant,
+        warehouse=warehouse,
         goods_value=order.goods_value,
         freight=order.freight,
         discount=order.discount,
         tax_total=order.tax_total,
         actural_paid=order.actural_paid,
-        tracking_no=parcel.tracking_no,
-        waybill_no=parcel.waybill_no,
+        tracking_no=parcel[0],
+        waybill_no=parcel[1],
         status=order.status,
     )
+
+
+def order_out(session: Session, order: Order) -> OrderOut:
+    """An order as stored, with its merchant, warehouse and parcel read back."""
+    parcel = session.exec(select(Parcel).where(Parcel.order_id == order.id)).one()
+    merchant = session.get(Merchant, order.merchant_id)
+    warehouse = session.get(Warehouse, order.warehouse_id)
+    codes = (merchant.code if merchant else "", warehouse.code if warehouse else "")
+    return _out(order, *codes, (parcel.tracking_no, parcel.waybill_no))
 
 
 def new_order_out(order: Order, data: OrderIn) -> OrderOut:
     """The answer for an order just taken, from what was posted and stored (no query)."""
-    return OrderOut(
-        id=order.id or 0,
-        order_no=order.order_no,
-        merchant=data.merchant,
-        warehouse=data.warehouse,
-        goods_value=order.goods_value,
-        freight=order.freight,
-        discount=order.discount,
-        tax_total=order.tax_total,
-        actural_paid=order.actural_paid,
-        tracking_no=data.tracking_no,
-        waybill_no=data.waybill_no,
-        status=order.status,
-    )
+    return _out(order, data.merchant, data.warehouse, (data.tracking_no, data.waybill_no))
 
 
 @api.post("/orders", status_code=status.HTTP_201_CREATED, response_model=OrderOut)
@@ -130,6 +123,24 @@ def post_order(
     return new_order_out(order, data)
 
 
+def _import(
+    session: Session,
+    candidates: list[bulk.Candidate],
+    principal: Principal,
+    dry_run: bool,
+    idempotency_key: str | None,
+) -> BatchOut:
+    """Batch and CSV alike: chunks of orders, each committed as it is taken."""
+    return bulk.import_orders(
+        session,
+        candidates,
+        principal,
+        dry_run=dry_run,
+        idempotency_key=idempotency_key,
+        commit=session.commit,
+    )
+
+
 @api.post("/orders/batch", response_model=BatchOut)
 def post_order_batch(
     data: BatchIn,
@@ -140,14 +151,7 @@ def post_order_batch(
 ) -> BatchOut:
     """Take many orders; answers order by order (accepted, or refused with field and reason)."""
     candidates = bulk.json_candidates(data.orders)
-    return bulk.import_orders(
-        session,
-        candidates,
-        principal,
-        dry_run=dry_run,
-        idempotency_key=idempotency_key,
-        commit=session.commit,
-    )
+    return _import(session, candidates, principal, dry_run, idempotency_key)
 
 
 @api.post("/orders/import", response_model=BatchOut)
@@ -160,14 +164,7 @@ def post_order_csv(
 ) -> BatchOut:
     """Import a CSV (UTF-8 or GB18030); rows of one order share merchant and order_no."""
     candidates = bulk.csv_candidates(bulk.decode_csv(file.file.read(bulk.MAX_CSV_BYTES + 1)))
-    return bulk.import_orders(
-        session,
-        candidates,
-        principal,
-        dry_run=dry_run,
-        idempotency_key=idempotency_key,
-        commit=session.commit,
-    )
+    return _import(session, candidates, principal, dry_run, idempotency_key)
 
 
 @api.post("/orders/{order_no}/cancel", response_model=OrderOut)
