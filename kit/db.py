@@ -135,6 +135,11 @@ def insert_ignoring_conflicts(session: Session, table: Table) -> Insert:
     return sqlite.insert(table).on_conflict_do_nothing()
 
 
+# COPY takes two round trips (and, for a parent table, ids drawn beforehand), an INSERT one:
+# below this many rows the INSERT is cheaper.
+COPY_PAYS_FROM = 20
+
+
 def copy_rows(
     session: Session, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import JSON, Column, Index, bindparam, insert, select, update
 from sqlmodel import Field, Session, SQLModel, col
 
 from kit import queue as jobs
-from kit.db import HotStatement, copy_rows, session_scope
+from kit.db import COPY_PAYS_FROM, HotStatement, copy_rows, session_scope
 from kit.settings import get_settings
 
 RELAY = "kit.outbox.relay"
@@ -106,7 +106,7 @@ def record_many(session: Session, events: list[dict[str, Any]]) -> int:
         return 0
     now = utcnow()
     rows = [{"source": None, "payload": {}, "occurred_at": now, **event} for event in events]
-    if session.get_bind().dialect.name == "postgresql":
+    if len(rows) >= COPY_PAYS_FROM and session.get_bind().dialect.name == "postgresql":
         copy_rows(session, "events", EVENT_COLUMNS, (_copy_row(row) for row in rows))
     else:
         session.connection().execute(insert(Event.metadata.tables["events"]), rows)

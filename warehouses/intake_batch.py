@@ -131,17 +131,7 @@ def _store(session: Session, good: list[Outcome], principal: Principal) -> None:
     ids = intake_repo.store(session, [o.taken for o in good if o.taken is not None])
     for outcome, order_id in zip(good, ids, strict=True):
         outcome.order_id = order_id
-    if len(good) == 1:  # one INSERT: record_many's COPY takes two round trips on PostgreSQL
-        event = _event(good[0], principal)
-        outbox.record(
-            session,
-            event["topic"],
-            (event["subject_type"], event["subject_id"]),
-            actor=event["actor"],
-            payload=event["payload"],
-        )
-    else:
-        outbox.record_many(session, [_event(o, principal) for o in good])
+    outbox.record_many(session, [_event(o, principal) for o in good])
 
 
 def _event(outcome: Outcome, principal: Principal) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import Executable
 from sqlmodel import Session, col
 
-from kit.db import copy_rows
+from kit.db import COPY_PAYS_FROM, copy_rows
 from warehouses.intake_rules import (
     LINE_COLUMNS,
     ORDER_COLUMNS,
@@ -38,8 +38,6 @@ from warehouses.intake_rules import (
 from warehouses.models import Merchant, Order, OrderLine, Parcel, Sku, Warehouse
 from warehouses.schemas import OrderIn
 
-# A COPY takes two round trips and ids drawn beforehand, an INSERT one: COPY pays from here.
-COPY_FROM = 20
 _NEXT_IDS = text(
     "SELECT nextval(pg_get_serial_sequence('orders', 'id')) FROM generate_series(1, :n)"
 )
@@ -180,7 +178,7 @@ def store(session: Session, taken: Sequence[Taken]) -> list[int]:
     batch on PostgreSQL); returns the new order ids in the same order."""
     if not taken:
         return []
-    if len(taken) >= COPY_FROM and on_postgresql(session):
+    if len(taken) >= COPY_PAYS_FROM and on_postgresql(session):
         return _copy(session, taken)
     return _insert(session, taken)
 
