@@ -80,8 +80,11 @@ class GroupCommit(Generic[T, R]):
             batch = [job for job in self._take() if job[1].set_running_or_notify_cancel()]
             try:
                 self._settle(batch)
-            except Exception:  # never lose the thread: every later request would hang
+            except Exception as exc:  # never lose the thread: every later request would hang
                 log.exception("group commit could not settle a batch")
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
 
     def _take(self) -> Iterator[Job[T, R]]:
         yield self._jobs.get()
