@@ -81,6 +81,15 @@ _CLAIM_RECEIVED = HotStatement(
     )
     .values(floor_state="received", weight_kg=bindparam("weight"), matched_at=bindparam("now"))
 )
+_CLAIM_SHIPPED = HotStatement(
+    update(Parcel)
+    .where(
+        col(Parcel.id) == bindparam("parcel_id"),
+        col(Parcel.floor_state) != "shipped",
+        col(Parcel.customs_state) == "released",
+    )
+    .values(floor_state="shipped", gate_out_at=bindparam("now"))
+)
 _WAREHOUSE_ID = HotStatement(
     select(col(Warehouse.id)).where(col(Warehouse.code) == bindparam("code"))
 )
@@ -165,16 +174,8 @@ def claim_received(session: Session, parcel_id: int, weight: Decimal | None) -> 
 
 def claim_shipped(session: Session, parcel_id: int) -> bool:
     """Mark the parcel gone through the gate, only if customs released it and it is still in."""
-    query = (
-        update(Parcel)
-        .where(
-            col(Parcel.id) == parcel_id,
-            col(Parcel.floor_state) != "shipped",
-            col(Parcel.customs_state) == "released",
-        )
-        .values(floor_state="shipped", gate_out_at=utcnow())
-    )
-    return session.execute(query).rowcount == 1  # type: ignore[attr-defined]
+    params = {"parcel_id": parcel_id, "now": utcnow()}
+    return _CLAIM_SHIPPED.rowcount(session, params) == 1
 
 
 def set_floor_state(session: Session, parcel_id: int, state: str) -> None:
