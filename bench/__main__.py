@@ -7,6 +7,7 @@ import importlib
 import importlib.util
 import inspect
 import json
+import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -82,4 +83,5 @@ def main(argv: Sequence[str] | None = None) -> list[Row]:
 
 
 if __name__ == "__main__":
-    main()
+    # Every part runs even when one fails, but a failed part fails the command (`make bench`).
+    sys.exit(1 if any(row.get("scenario") == "FAILED" for row in main()) else 0)
