@@ -77,12 +77,6 @@ def _undeclared_orders(session: Session) -> list[int]:
     return list(session.exec(query).all())
 
 
-def declare_matched(event_ids: list[int]) -> int:
-    """For `parcel.matched` events: open the case and build a validated CEB621 for each."""
-    with session_scope() as session:
-        return declare_orders(session, _order_ids(session, event_ids))
-
-
 def redeclare(order_ids: list[int]) -> int:
     """Declare again the cases of these orders that an invalid build left matched (sweeper)."""
     with session_scope() as session:
@@ -97,12 +91,6 @@ def submit_pending() -> int:
 def _submit_step() -> int:
     with session_scope() as session:
         return send_pending_batch(session)
-
-
-def submit_declared(event_ids: list[int]) -> int:
-    """For `clearance.declared` events: hand each case's pending messages to its gateway."""
-    with session_scope() as session:
-        return send_for_orders(session, _order_ids(session, event_ids))
 
 
 def send_pending(case_ids: list[int]) -> int:
@@ -180,16 +168,6 @@ def _store_alone(
         totals["refused"] += 1
         return
     exchange.done(incoming)
-
-
-def record_shipped(event_ids: list[int]) -> int:
-    """For `parcel.shipped` events: the released case has left the bonded warehouse."""
-    with session_scope() as session:
-        query = sa_select(col(ClearanceCase.id)).where(
-            col(ClearanceCase.order_id).in_(_order_ids(session, event_ids)),
-            col(ClearanceCase.state) == "released",
-        )
-        return ship_cases(session, list(session.scalars(query)))
 
 
 def ship_released() -> int:
