@@ -43,24 +43,22 @@ async def _gather(group: GroupCommit[int, int], values: list[int]) -> list[int |
     return await asyncio.gather(*(group.run(v) for v in values), return_exceptions=True)
 
 
-def _held_group(work=_insert) -> tuple[GroupCommit[int, int], threading.Event, list[int]]:
-    """A group whose first transaction waits for a signal, so later units queue up behind it."""
-    release, batches = threading.Event(), []
+def _held_group() -> tuple[GroupCommit[int, int], threading.Event, list[int]]:
+    """A group whose first transaction waits for a signal, so later units queue up behind it;
+    the list counts its transactions (the guard is taken once around each)."""
+    release, transactions = threading.Event(), []
 
     @contextmanager
     def guard() -> Iterator[None]:
         release.wait(5)
+        transactions.append(1)
         yield
 
-    def counted(session: Session, value: int) -> int:
-        batches.append(value)
-        return work(session, value)
-
-    return GroupCommit(counted, guard=guard), release, batches
+    return GroupCommit(_insert, guard=guard), release, transactions
 
 
 def test_waiting_units_share_one_transaction_and_each_gets_its_result(table):
-    group, release, _ = _held_group()
+    group, release, transactions = _held_group()
 
     async def scenario() -> list[int | BaseException]:
         first = asyncio.ensure_future(group.run(1))
@@ -72,6 +70,7 @@ def test_waiting_units_share_one_transaction_and_each_gets_its_result(table):
 
     assert asyncio.run(scenario()) == [10, 20, 30, 40]
     assert _stored() == [1, 2, 3, 4]
+    assert len(transactions) == 2  # the first alone, the three that waited behind it together
 
 
 def test_a_failing_unit_fails_alone_and_its_neighbours_land(table):
