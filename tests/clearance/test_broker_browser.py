@@ -4,32 +4,16 @@ pre-flight finding, fixes the order data, resubmits, and watches it reach releas
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from kit.auth import Role
-from tests.browser import chromium_page, live_server
 from tests.clearance.broker_flow import case_state, corrupt_buyer_id, wait_until
-from tests.conftest import Stack
 from tests.factories import api_key, auth, order_payload
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def server(embedded: Stack) -> Iterator[str]:
-    """The whole system: API, pages, embedded worker and the customs simulator."""
-    with live_server(background=True) as url:
-        yield url
-
-
-@pytest.fixture
-def page(server: str) -> Iterator[Any]:
-    with chromium_page() as tab:
-        yield tab
 
 
 def _rejected_parcel(server: str) -> str:

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from kit.auth import Role
-from tests.browser import chromium_page, live_server
-from tests.conftest import Stack
 from tests.factories import api_key, auth
 from tests.identities import MERCHANT_A, PASSWORD, merchant_user, place_order
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def server(embedded: Stack) -> Iterator[str]:
-    """The whole system: API, pages, embedded worker and customs simulator."""
-    with live_server(background=True) as url:
-        yield url
-
-
-@pytest.fixture
-def page(server: str) -> Iterator[Any]:
-    with chromium_page() as tab:
-        yield tab
 
 
 def _scan(server: str, tracking_no: str) -> None:
