@@ -38,7 +38,7 @@ test: $(STAMP) services
 	$(MAKE) lint typecheck
 	$(BIN)/python -m pytest -q
 
-bench: $(STAMP) services
+bench: $(STAMP) services system-deps
 	$(BIN)/python -m bench
 
 clean:
