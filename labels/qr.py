@@ -1,23 +1,34 @@
-"""QR matrix via segno with a fixed mask, flattened into horizontal runs of dark modules."""
+"""QR matrix via zxing-cpp's C++ encoder, flattened into horizontal runs of dark modules."""
 
 from __future__ import annotations
 
 import re
 
-import segno
+import zxingcpp
 
-# A fixed mask skips segno's penalty search over all eight masks (about 5x faster);
-# any mask yields a valid symbol, the search only tunes contrast patterns.
-QR_MASK = 0
-QR_ERROR = "m"
+QR_ERROR = "M"
 QUIET_MODULES = 2
-_DARK_RUN = re.compile(b"\x01+")
+_DARK = 0  # zxing-cpp paints dark modules black (0) on white (255)
+_DARK_RUN = re.compile(b"\x00+")
+
+
+def qr_rows(payload: str, error: str = QR_ERROR) -> list[bytes]:
+    """The symbol's rows without border, one byte per module: 0 dark, 255 light."""
+    symbol = zxingcpp.create_barcode(payload, zxingcpp.BarcodeFormat.QRCode, ec_level=error)
+    # zxing-cpp's Image implements the buffer protocol; its type stubs do not declare it.
+    image = bytes(symbol.to_image(scale=1, add_quiet_zones=False))  # type: ignore[call-overload]
+    side = int(len(image) ** 0.5)
+    return [image[row * side : (row + 1) * side] for row in range(side)]
+
+
+def is_dark(module: int) -> bool:
+    return module == _DARK
 
 
 def qr_runs(payload: str) -> tuple[list[tuple[int, int, int]], int]:
     """Dark runs as (x, y, width) in modules (y down), and the symbol size without border."""
-    matrix = segno.make_qr(payload, error=QR_ERROR, mask=QR_MASK, boost_error=False).matrix
+    rows = qr_rows(payload)
     runs: list[tuple[int, int, int]] = []
-    for y, row in enumerate(matrix):
+    for y, row in enumerate(rows):
         runs.extend((m.start(), y, m.end() - m.start()) for m in _DARK_RUN.finditer(row))
-    return runs, len(matrix)
+    return runs, len(rows)

@@ -9,8 +9,6 @@ from functools import lru_cache, partial
 from itertools import accumulate
 from typing import Literal
 
-import segno
-
 from labels import code128, qr
 from labels.fit import (
     LEADING,
@@ -87,8 +85,7 @@ def code128_fd(data: str | list[code128.Segment]) -> str:
 @lru_cache(maxsize=512)
 def qr_size(n_bytes: int) -> int:
     """Modules per side of a byte-mode QR of ``n_bytes``: an upper bound for the printer's pick."""
-    sample = segno.make_qr("a" * n_bytes, error=qr.QR_ERROR, mask=0, boost_error=False)
-    return len(sample.matrix)
+    return len(qr.qr_rows("a" * n_bytes))
 
 
 def valid_resident_font(name: str) -> bool:

@@ -8,10 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import segno
 from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageOps
 
-from labels import code128
+from labels import code128, qr
 from labels.fonts import label_font
 
 _HEX_ESCAPE = re.compile(rb"_([0-9A-Fa-f]{2})")
@@ -129,10 +128,9 @@ class _Label:
     def _qr(self, f: _Field, draw: ImageDraw.ImageDraw, _m: Image.Image) -> None:
         mag = int(f.params[2])
         ecc, payload = f.data.split(",", 1)
-        matrix = segno.make_qr(payload, error=ecc[0].lower(), boost_error=False).matrix
-        for r, row in enumerate(matrix):
-            for c, dark in enumerate(row):
-                if dark:
+        for r, row in enumerate(qr.qr_rows(payload, ecc[0].upper())):
+            for c, module in enumerate(row):
+                if qr.is_dark(module):
                     x, y = f.x + c * mag, f.y + r * mag
                     draw.rectangle([x, y, x + mag - 1, y + mag - 1], fill=1)
 
