@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, bindparam, insert, select, update
+from sqlalchemy import JSON, Column, Index, bindparam, insert, select, text, update
 from sqlmodel import Field, Session, SQLModel, col
 
 from kit import queue as jobs
@@ -31,7 +31,13 @@ class Event(SQLModel, table=True):
     __tablename__ = "events"
     __table_args__ = (
         Index("ix_events_subject", "subject_type", "subject_id", "id"),
-        Index("ix_events_undispatched", "dispatched_at", "id"),
+        # Partial: only what the relay still has to hand over (migration 0009 says why).
+        Index(
+            "ix_events_undispatched",
+            "id",
+            postgresql_where=text("dispatched_at IS NULL"),
+            sqlite_where=text("dispatched_at IS NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
