@@ -30,7 +30,7 @@ from kit.auth import SYSTEM
 from kit.db import session_scope
 from kit.migrate import upgrade
 from kit.outbox import Event
-from kit.queue import EmbeddedWorker
+from kit.queue import QUEUE_NAMES, EmbeddedWorker
 from kit.settings import get_settings
 from labels import SpoolPrinter, render_zpl
 from warehouses.demo import demo_order, seed_reference
@@ -44,10 +44,10 @@ from warehouses.schemas import ScanIn
 
 ROOT = Path(__file__).resolve().parents[1]
 INTAKE_BATCH = 1000
-# Later stages first: a worker takes from the first non-empty queue, so with the default order
-# a backlog of declare jobs starves submit and ingest and nothing reaches release until the
-# scanning stops (seen at 2,000 orders: 446 declare jobs queued, 0 cases submitted).
-DRAIN_FIRST = ("events", "ingest", "submit", "declare", "sweep", "labels", "webhooks")
+# Later stages first (kit.queue.QUEUE_NAMES): a worker takes from the first non-empty queue, so
+# in creation order a backlog of declare jobs starves submit and ingest and nothing reaches
+# release until the scanning stops (seen at 2,000 orders: 446 declare jobs queued, 0 submitted).
+DRAIN_FIRST = QUEUE_NAMES
 GATE_BATCH = 500
 FIXER = "broker:eleven"
 

@@ -172,7 +172,7 @@ def _store_alone(
 
 def ship_released() -> int:
     """Ship every released case whose parcel went out at the gate, in batches (draining)."""
-    return drain("declare", SHIP_RELEASED, _ship_step, SHIP_BATCH)
+    return drain("ship", SHIP_RELEASED, _ship_step, SHIP_BATCH)
 
 
 def _ship_step() -> int:

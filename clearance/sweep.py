@@ -44,7 +44,7 @@ def sweep_clearance() -> int:
     for queue, job, due in (
         ("declare", DECLARE_PENDING, undeclared),
         ("submit", SUBMIT_PENDING, send),
-        ("declare", SHIP_RELEASED, ship),
+        ("ship", SHIP_RELEASED, ship),
     ):
         if due:
             jobs.enqueue_once(queue, job)

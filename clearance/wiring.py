@@ -14,7 +14,7 @@ def wire() -> None:
     webhooks.subscribe()
     outbox.subscribe("parcel.matched", "declare", DECLARE_PENDING, drain=True)
     outbox.subscribe("clearance.declared", "submit", SUBMIT_PENDING, drain=True)
-    outbox.subscribe("parcel.shipped", "declare", SHIP_RELEASED, drain=True)
+    outbox.subscribe("parcel.shipped", "ship", SHIP_RELEASED, drain=True)
     outbox.subscribe("order.cancelled", "declare", "clearance.jobs.cancel_orders")
     outbox.register_sweeper("clearance.sweep.sweep_clearance")
     outbox.register_sweeper("clearance.printing.sweep_print_jobs")
