@@ -39,6 +39,13 @@ def test_warehouse_page_counts_open_exceptions_by_reason(floor: Floor) -> None:
     }
 
 
+def test_warehouse_page_links_every_page_of_its_floor(floor: Floor) -> None:
+    staff = _logged_in(api_key(Role.staff, warehouse_codes=("HZ",)))
+    links = re.findall(r'<a href="(/(?:floor|printers)/HZ[^"]*)"', staff.get("/floor/HZ").text)
+    assert links == ["/floor/HZ/scan", "/floor/HZ/gate", "/floor/HZ/exceptions", "/printers/HZ"]
+    assert all(staff.get(link).status_code == 200 for link in links)
+
+
 def test_floor_pages_need_a_login_and_the_right_warehouse(floor: Floor) -> None:
     anonymous = TestClient(create_app()).get("/floor/HZ/scan", follow_redirects=False)
     assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/login")
