@@ -77,13 +77,27 @@ def _rates(
     return rates
 
 
+def _one_document_each(
+    draw: Callable[[list[LabelData]], bytes],
+) -> Callable[[list[LabelData]], bytes]:
+    return lambda batch: b"".join(draw([label]) for label in batch)
+
+
+def _pdf_floor(batch: list[LabelData]) -> bytes:
+    return draw_pdf(batch, LABEL_100x150, symbols=False)
+
+
+# name → (its floor, labels per run, renderer). Each floor is a label with only text and frame
+# in the same shape: the same document size, the same CJK strategy.
 SCENARIOS: dict[str, tuple[str, int, Callable[[list[LabelData]], bytes]]] = {
-    "pdf_floor": ("pdf_floor", 300, lambda b: draw_pdf(b, LABEL_100x150, symbols=False)),
+    "pdf_floor": ("pdf_floor", 300, _pdf_floor),
     "pdf": ("pdf_floor", 300, lambda b: render_pdf(b)),
-    "pdf_one_per_call": ("pdf_floor", 30, lambda b: b"".join(render_pdf([x]) for x in b)),
+    "pdf_one_floor": ("pdf_one_floor", 30, _one_document_each(_pdf_floor)),
+    "pdf_one_per_call": ("pdf_one_floor", 30, _one_document_each(render_pdf)),
     "zpl_floor": ("zpl_floor", 20_000, lambda b: draw_zpl(b, cjk="resident", symbols=False)),
     "zpl_resident": ("zpl_floor", 20_000, lambda b: render_zpl(b, cjk="resident")),
-    "zpl_bitmap": ("zpl_floor", 300, lambda b: render_zpl(b, cjk="bitmap")),
+    "zpl_bitmap_floor": ("zpl_bitmap_floor", 300, lambda b: draw_zpl(b, symbols=False)),
+    "zpl_bitmap": ("zpl_bitmap_floor", 300, lambda b: render_zpl(b, cjk="bitmap")),
 }
 
 
