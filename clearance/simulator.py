@@ -83,15 +83,32 @@ class Rates:
     reject: float = 0.0  # first filings refused by a spot check naming a field (see SPOT_CHECKS)
 
 
-@dataclass
-class Filed:
-    """An inventory customs holds on file, by copNo."""
+@dataclass(frozen=True, slots=True)
+class FiledLine:
+    """What a later return (CEB625) is checked and valued against, of one inventory line."""
 
-    inventory: Inventory
+    gcode: str
+    qty: Decimal
+    price: Decimal
+
+
+@dataclass(slots=True)
+class Filed:
+    """What customs keeps of an inventory on file, by copNo: its numbers, its outcome, and what
+    later cancels and returns consult. Not the whole message, so a long wave stays small."""
+
+    cop_no: str
+    buyer_year: tuple[str, int]  # the buyer's annual book this inventory counts against
+    lines: dict[int, FiledLine]  # by gnum
     status: int
     pre_no: str
     invt_no: str
     withdrawn: bool = False
+
+    @classmethod
+    def of(cls, inv: Inventory, status: int, pre_no: str, invt_no: str) -> Filed:
+        lines = {line.gnum: FiledLine(line.gcode, line.qty, line.price) for line in inv.lines}
+        return cls(inv.cop_no, _buyer_year(inv), lines, status, pre_no, invt_no)
 
 
 @dataclass(order=True)
@@ -263,12 +280,13 @@ class CustomsSimulator:
         problems = problems or self._spot_check(inv)
         if problems:
             if filed is None:
-                self.inventories[inv.cop_no] = Filed(inv, 100, pre_no, invt_no)
+                self.inventories[inv.cop_no] = Filed.of(inv, 100, pre_no, invt_no)
             self._schedule("CEB622", inv.guid, keys, [DECLARED, *_rejected(problems)], reply_to)
             return
         steps = self._release_path()
-        self.inventories[inv.cop_no] = Filed(inv, steps[-1][0], pre_no, invt_no)
+        self.inventories[inv.cop_no] = Filed.of(inv, steps[-1][0], pre_no, invt_no)
         self._count(inv)
+        self._retire_documents(inv)
         self._schedule("CEB622", inv.guid, keys, steps, reply_to)
 
     def _inventory_problems(self, inv: Inventory) -> list[Problem]:
@@ -309,17 +327,24 @@ class CustomsSimulator:
                 return [*steps, self.random.choice(HOLDS)]
         return [*steps, CONCLUDED, RELEASED]
 
-    def _year_book(self, inv: Inventory) -> dict[str, Decimal]:
-        year = inv.app_time.year
-        return self.spent.setdefault((inv.buyer_id_number.upper(), year), {})
+    def _year_book(self, buyer_year: tuple[str, int]) -> dict[str, Decimal]:
+        return self.spent.setdefault(buyer_year, {})
 
     def _spent(self, inv: Inventory) -> Decimal:
         """The buyer's calendar-year total on file, this copNo left out (it may be a change)."""
-        book = self._year_book(inv)
+        book = self._year_book(_buyer_year(inv))
         return sum((v for cop, v in book.items() if cop != inv.cop_no), Decimal(0))
 
     def _count(self, inv: Inventory) -> None:
-        self._year_book(inv)[inv.cop_no] = paid_by(inv, self.orders.get(inv.order_no))
+        self._year_book(_buyer_year(inv))[inv.cop_no] = paid_by(inv, self.orders.get(inv.order_no))
+
+    def _retire_documents(self, inv: Inventory) -> None:
+        """Every accepted filing ends concluded (released or held), and a concluded inventory can
+        no longer be changed, so its order, payment and waybill are never consulted again."""
+        self.orders.pop(inv.order_no, None)
+        self.payments.pop(inv.order_no, None)
+        self.waybills.pop((inv.logistics_code, inv.logistics_no), None)
+        self.waybill_of_order.pop(inv.order_no, None)
 
     # -- cancel and return ----------------------------------------------------------------
 
@@ -337,7 +362,7 @@ class CustomsSimulator:
             self._schedule("CEB624", cancel.guid, keys, [DECLARED, (100, reason)], reply_to)
             return
         filed.withdrawn = True
-        self._year_book(filed.inventory).pop(filed.inventory.cop_no, None)
+        self._year_book(filed.buyer_year).pop(filed.cop_no, None)
         self._schedule("CEB624", cancel.guid, keys, [DECLARED, ACCEPTED, CONCLUDED], reply_to)
 
     def _refund(self, refund: Refund625, reply_to: str | None) -> None:
@@ -348,11 +373,10 @@ class CustomsSimulator:
             self._schedule("CEB626", refund.guid, keys, [DECLARED, (100, reason)], reply_to)
             return
         assert filed is not None
-        book = self._year_book(filed.inventory)
-        cop_no = filed.inventory.cop_no
+        book = self._year_book(filed.buyer_year)
         # GACC 2020 No.45: a return restores the buyer's annual total.
-        left = book.get(cop_no, Decimal(0)) - _returned_value(refund, filed.inventory)
-        book[cop_no] = max(Decimal(0), left)
+        left = book.get(filed.cop_no, Decimal(0)) - _returned_value(refund, filed)
+        book[filed.cop_no] = max(Decimal(0), left)
         self._schedule("CEB626", refund.guid, keys, [DECLARED, ACCEPTED, CONCLUDED], reply_to)
 
     # -- numbering and emission -----------------------------------------------------------
@@ -450,17 +474,19 @@ def _refund_refusal(refund: Refund625, filed: Filed | None) -> str:
         return "清单不存在"
     if filed.status != 800 or filed.withdrawn:
         return "清单未放行或已撤销，不能申请退货"
-    declared = {line.gnum: line for line in filed.inventory.lines}
     for line in refund.lines:
-        original = declared.get(line.gnum)
+        original = filed.lines.get(line.gnum)
         if original is None or line.qty > original.qty or line.gcode != original.gcode:
             return f"退货商品与清单不符: gnum {line.gnum}"
     return ""
 
 
-def _returned_value(refund: Refund625, inv: Inventory) -> Decimal:
-    declared = {line.gnum: line for line in inv.lines}
-    return sum((declared[line.gnum].price * line.qty for line in refund.lines), Decimal(0))
+def _returned_value(refund: Refund625, filed: Filed) -> Decimal:
+    return sum((filed.lines[line.gnum].price * line.qty for line in refund.lines), Decimal(0))
+
+
+def _buyer_year(inv: Inventory) -> tuple[str, int]:
+    return inv.buyer_id_number.upper(), inv.app_time.year
 
 
 def _inventory_keys(inv: Inventory, pre_no: str, invt_no: str) -> dict[str, str]:

@@ -114,6 +114,16 @@ def test_three_documents_then_inventory_are_all_accepted(strict: Customs) -> Non
     assert statuses(strict.answers()) == [2, 120, 399, 800]
 
 
+def test_a_concluded_inventory_keeps_only_what_cancels_and_returns_need(strict: Customs) -> None:
+    for doc in (samples.order(), samples.payment(), samples.waybill(), samples.inventory()):
+        strict.send(doc)
+    strict.answers()
+    sim = strict.sim
+    assert (sim.orders, sim.payments, sim.waybills, sim.waybill_of_order) == ({}, {}, {}, {})
+    filed = sim.inventories[samples.inventory().cop_no]
+    assert filed.status == 800 and set(filed.lines) == {1}
+
+
 def test_schema_failure_gets_a_ceb900_naming_the_field(customs: Customs) -> None:
     customs.send(samples.inventory(order_no="X" * 61))
     (receipt,) = customs.answers()
