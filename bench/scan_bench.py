@@ -414,11 +414,20 @@ def run(
         f"scan over HTTP at {rate:.0f}/s offered": _figure(offered),
         f"scan over HTTP, closed loop ({CONNECTIONS} conns)": _figure(closed),
         f"scans in batches of {BATCH} (offline upload), closed loop": _figure(batched),
-        "PostgreSQL single-row commit floor": {"median_per_s": floor, "unit": "commits/s"},
+        "PostgreSQL single-row commit floor": {
+            "median_per_s": floor,
+            "unit": "commits/s",
+            "x_floor": 1.0,
+        },
     }
     for name in list(results)[:3]:
-        results[name]["x_floor"] = floor / results[name]["median_per_s"]
         results[name]["note"] = f"{workers} uvicorn worker(s)"
+    # At a fixed offered load the rate carried is the rate offered, so only the closed-loop
+    # runs say how far a scan is from the commit floor.
+    for name in list(results)[1:3]:
+        results[name]["x_floor"] = floor / results[name]["median_per_s"]
+    first = next(iter(results))
+    results[first]["note"] += "; carries what is offered, so its ratio is the closed loop's"
     return results
 
 
