@@ -68,7 +68,10 @@ def _undeclared_orders(session: Session) -> list[int]:
     query = (
         select(col(Parcel.order_id))
         .outerjoin(ClearanceCase, col(ClearanceCase.parcel_id) == col(Parcel.id))
-        .where(col(Parcel.floor_state) == "received", col(ClearanceCase.id).is_(None))
+        # customs_state 'none' always holds without a case; it lets the partial index
+        # ix_parcels_to_declare serve the query.
+        .where(col(Parcel.floor_state) == "received", col(Parcel.customs_state) == "none")
+        .where(col(ClearanceCase.id).is_(None))
         .order_by(col(Parcel.id))
         .limit(DECLARE_BATCH)
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from kit.outbox import utcnow
@@ -32,10 +32,22 @@ class ClearanceCase(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+PENDING = "transport_state = 'pending'"
+
+
 class CustomsMessage(SQLModel, table=True):
     """A message built for customs; transport state is kept apart from customs' decision."""
 
     __tablename__ = "customs_messages"
+    # Partial: what the submit stage still has to hand to a gateway (migration 0010).
+    __table_args__ = (
+        Index(
+            "ix_customs_messages_pending",
+            "id",
+            postgresql_where=text(PENDING),
+            sqlite_where=text(PENDING),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="clearance_cases.id", index=True)

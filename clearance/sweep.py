@@ -70,6 +70,7 @@ def _undeclared_parcels(session: Session, cutoff: datetime) -> bool:
         .outerjoin(ClearanceCase, col(ClearanceCase.parcel_id) == col(Parcel.id))
         .where(
             col(Parcel.floor_state) == "received",
+            col(Parcel.customs_state) == "none",  # served by ix_parcels_to_declare
             col(Parcel.matched_at) < cutoff,
             col(ClearanceCase.id).is_(None),
         )

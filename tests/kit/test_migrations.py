@@ -18,9 +18,23 @@ def test_migrated_schema_matches_the_models(database_urls: dict[str, str], backe
     assert drift == []
 
 
-def test_the_relay_index_holds_only_undispatched_events(database_urls: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    ("index", "definition"),
+    [
+        ("ix_events_undispatched", "(id) WHERE (dispatched_at IS NULL)"),
+        (
+            "ix_parcels_to_declare",
+            "(id) WHERE (((floor_state)::text = 'received'::text)"
+            " AND ((customs_state)::text = 'none'::text))",
+        ),
+        ("ix_customs_messages_pending", "(id) WHERE ((transport_state)::text = 'pending'::text)"),
+    ],
+)
+def test_the_stage_indexes_hold_only_what_is_waiting(
+    database_urls: dict[str, str], index: str, definition: str
+) -> None:
     with get_engine(database_urls["postgresql"]).connect() as conn:
-        definition = conn.exec_driver_sql(
-            "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_events_undispatched'"
+        found = conn.exec_driver_sql(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = %(name)s", {"name": index}
         ).scalar_one()
-    assert definition.endswith("(id) WHERE (dispatched_at IS NULL)")
+    assert found.endswith(definition)
