@@ -29,16 +29,39 @@ def _tidy(frame: str) -> str:
     return re.sub(r":\d+\)$", ")", frame)
 
 
+# Frames only one kind of process runs: py-spy names a process by its command line, which it
+# sometimes reads empty or from the parent, so a process is named by what it runs instead.
+MARKERS = (
+    ("CustomsSimulator.run", "customs-sim"),
+    ("clearance/workers.py", "worker"),
+    ("bench/eleven.py", "demo"),
+)
+
+
+def _process(frames: list[str]) -> str:
+    return frames[0].split(":", 1)[0]
+
+
+def _roles(samples: list[tuple[list[str], int]]) -> dict[str, str]:
+    """Each process's role, from the first of its samples that shows one."""
+    roles: dict[str, str] = {}
+    for frames, _ in samples:
+        joined = ";".join(frames)
+        for marker, role in MARKERS:
+            if marker in joined:
+                roles.setdefault(_process(frames), role)
+    return roles
+
+
 def summarise(lines: Iterable[str]) -> tuple[Counter[str], dict[str, Counter[str]]]:
     """Samples per process role, and per role the samples inside each own-code function."""
+    samples = [_frames(line) for line in lines if line.strip()]
+    roles = _roles(samples)
     totals: Counter[str] = Counter()
     inside: dict[str, Counter[str]] = defaultdict(Counter)
-    for line in lines:
-        if not line.strip():
-            continue
-        frames, count = _frames(line)
+    for frames, count in samples:
         found = ROLE.search(frames[0])
-        role = found.group(1) if found else frames[0][:40]
+        role = roles.get(_process(frames)) or (found.group(1) if found else frames[0][:40])
         totals[role] += count
         for name in {_tidy(f) for f in frames[1:]}:
             if OWN_CODE.search(name):
