@@ -22,6 +22,7 @@ from pathlib import Path
 from lxml import etree
 
 from clearance.config import pipeline_settings
+from clearance.customs_register import CustomsRegister, Filed, buyer_year
 from clearance.gateway.folder import atomic_write
 from declarations import envelope
 from declarations.consistency import order_amount_problems
@@ -83,34 +84,6 @@ class Rates:
     reject: float = 0.0  # first filings refused by a spot check naming a field (see SPOT_CHECKS)
 
 
-@dataclass(frozen=True, slots=True)
-class FiledLine:
-    """What a later return (CEB625) is checked and valued against, of one inventory line."""
-
-    gcode: str
-    qty: Decimal
-    price: Decimal
-
-
-@dataclass(slots=True)
-class Filed:
-    """What customs keeps of an inventory on file, by copNo: its numbers, its outcome, and what
-    later cancels and returns consult. Not the whole message, so a long wave stays small."""
-
-    cop_no: str
-    buyer_year: tuple[str, int]  # the buyer's annual book this inventory counts against
-    lines: dict[int, FiledLine]  # by gnum
-    status: int
-    pre_no: str
-    invt_no: str
-    withdrawn: bool = False
-
-    @classmethod
-    def of(cls, inv: Inventory, status: int, pre_no: str, invt_no: str) -> Filed:
-        lines = {line.gnum: FiledLine(line.gcode, line.qty, line.price) for line in inv.lines}
-        return cls(inv.cop_no, _buyer_year(inv), lines, status, pre_no, invt_no)
-
-
 @dataclass(order=True)
 class _Due:
     at: float
@@ -145,8 +118,7 @@ class CustomsSimulator:
         self.payments: dict[str, Payment411] = {}
         self.waybills: dict[tuple[str, str], Waybill511] = {}
         self.waybill_of_order: dict[str, Waybill511] = {}
-        self.inventories: dict[str, Filed] = {}
-        self.spent: dict[tuple[str, int], dict[str, Decimal]] = {}
+        self.register = CustomsRegister()
         self._due: list[_Due] = []
         self._seq = itertools.count()
         self._serial = itertools.count(1)
@@ -181,12 +153,15 @@ class CustomsSimulator:
 
     def run(self, stop: threading.Event, poll_s: float = 0.2) -> None:
         """Loop until `stop` is set (the `customs-sim` command, or a thread in `serve`)."""
-        while not stop.is_set():
-            try:
-                self.step()
-            except Exception:
-                log.exception("simulator step failed")
-            stop.wait(poll_s)
+        try:
+            while not stop.is_set():
+                try:
+                    self.step()
+                except Exception:
+                    log.exception("simulator step failed")
+                stop.wait(poll_s)
+        finally:
+            self.register.close()  # removes the register's temporary file
 
     # -- intake ---------------------------------------------------------------------------
 
@@ -271,7 +246,7 @@ class CustomsSimulator:
     # -- inventory ------------------------------------------------------------------------
 
     def _inventory(self, inv: Inventory, reply_to: str | None) -> None:
-        filed = self.inventories.get(inv.cop_no)
+        filed = self.register.get(inv.cop_no)
         refusal = _filing_refusal(inv, filed)
         pre_no = filed.pre_no if filed else self._pre_no()
         invt_no = filed.invt_no if filed else self._invt_no(inv.customs_code)
@@ -280,11 +255,11 @@ class CustomsSimulator:
         problems = problems or self._spot_check(inv)
         if problems:
             if filed is None:
-                self.inventories[inv.cop_no] = Filed.of(inv, 100, pre_no, invt_no)
+                self.register.put(Filed.of(inv, 100, pre_no, invt_no))
             self._schedule("CEB622", inv.guid, keys, [DECLARED, *_rejected(problems)], reply_to)
             return
         steps = self._release_path()
-        self.inventories[inv.cop_no] = Filed.of(inv, steps[-1][0], pre_no, invt_no)
+        self.register.put(Filed.of(inv, steps[-1][0], pre_no, invt_no))
         self._count(inv)
         self._retire_documents(inv)
         self._schedule("CEB622", inv.guid, keys, steps, reply_to)
@@ -327,16 +302,13 @@ class CustomsSimulator:
                 return [*steps, self.random.choice(HOLDS)]
         return [*steps, CONCLUDED, RELEASED]
 
-    def _year_book(self, buyer_year: tuple[str, int]) -> dict[str, Decimal]:
-        return self.spent.setdefault(buyer_year, {})
-
     def _spent(self, inv: Inventory) -> Decimal:
         """The buyer's calendar-year total on file, this copNo left out (it may be a change)."""
-        book = self._year_book(_buyer_year(inv))
-        return sum((v for cop, v in book.items() if cop != inv.cop_no), Decimal(0))
+        return self.register.spent(buyer_year(inv), leaving_out=inv.cop_no)
 
     def _count(self, inv: Inventory) -> None:
-        self._year_book(_buyer_year(inv))[inv.cop_no] = paid_by(inv, self.orders.get(inv.order_no))
+        paid = paid_by(inv, self.orders.get(inv.order_no))
+        self.register.count(buyer_year(inv), inv.cop_no, paid)
 
     def _retire_documents(self, inv: Inventory) -> None:
         """Every accepted filing ends concluded (released or held), and a concluded inventory can
@@ -349,7 +321,7 @@ class CustomsSimulator:
     # -- cancel and return ----------------------------------------------------------------
 
     def _find(self, cop_no: str, invt_no: str) -> Filed | None:
-        filed = self.inventories.get(cop_no)
+        filed = self.register.get(cop_no)
         if filed is not None and filed.invt_no == invt_no:
             return filed
         return None
@@ -362,7 +334,8 @@ class CustomsSimulator:
             self._schedule("CEB624", cancel.guid, keys, [DECLARED, (100, reason)], reply_to)
             return
         filed.withdrawn = True
-        self._year_book(filed.buyer_year).pop(filed.cop_no, None)
+        self.register.put(filed)
+        self.register.uncount(filed.buyer_year, filed.cop_no)
         self._schedule("CEB624", cancel.guid, keys, [DECLARED, ACCEPTED, CONCLUDED], reply_to)
 
     def _refund(self, refund: Refund625, reply_to: str | None) -> None:
@@ -373,10 +346,9 @@ class CustomsSimulator:
             self._schedule("CEB626", refund.guid, keys, [DECLARED, (100, reason)], reply_to)
             return
         assert filed is not None
-        book = self._year_book(filed.buyer_year)
         # GACC 2020 No.45: a return restores the buyer's annual total.
-        left = book.get(filed.cop_no, Decimal(0)) - _returned_value(refund, filed)
-        book[filed.cop_no] = max(Decimal(0), left)
+        left = self.register.paid(filed.buyer_year, filed.cop_no) - _returned_value(refund, filed)
+        self.register.count(filed.buyer_year, filed.cop_no, max(Decimal(0), left))
         self._schedule("CEB626", refund.guid, keys, [DECLARED, ACCEPTED, CONCLUDED], reply_to)
 
     # -- numbering and emission -----------------------------------------------------------
@@ -483,10 +455,6 @@ def _refund_refusal(refund: Refund625, filed: Filed | None) -> str:
 
 def _returned_value(refund: Refund625, filed: Filed) -> Decimal:
     return sum((filed.lines[line.gnum].price * line.qty for line in refund.lines), Decimal(0))
-
-
-def _buyer_year(inv: Inventory) -> tuple[str, int]:
-    return inv.buyer_id_number.upper(), inv.app_time.year
 
 
 def _inventory_keys(inv: Inventory, pre_no: str, invt_no: str) -> dict[str, str]:

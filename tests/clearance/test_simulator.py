@@ -120,8 +120,8 @@ def test_a_concluded_inventory_keeps_only_what_cancels_and_returns_need(strict: 
     strict.answers()
     sim = strict.sim
     assert (sim.orders, sim.payments, sim.waybills, sim.waybill_of_order) == ({}, {}, {}, {})
-    filed = sim.inventories[samples.inventory().cop_no]
-    assert filed.status == 800 and set(filed.lines) == {1}
+    filed = sim.register.get(samples.inventory().cop_no)
+    assert filed is not None and filed.status == 800 and set(filed.lines) == {1}
 
 
 def test_schema_failure_gets_a_ceb900_naming_the_field(customs: Customs) -> None:
