@@ -24,7 +24,7 @@ from bench.memory import MemorySampler
 from clearance.autofix import fix_and_resubmit, rejected_cases
 from clearance.labeling import labels_for_orders
 from clearance.models import ClearanceCase
-from clearance.simulator import CustomsSimulator
+from clearance.simulator import CustomsSimulator, Rates
 from clearance.wiring import ticker, wire
 from kit.auth import SYSTEM
 from kit.db import session_scope
@@ -234,7 +234,7 @@ class Helpers:
         self.procs: list[subprocess.Popen[bytes]] = []
         self.stops: list[Callable[[], None]] = []
         if get_settings().embedded_queue:
-            self._embedded()
+            self._embedded(plan)
         else:
             self._processes(plan, memory)
 
@@ -253,7 +253,7 @@ class Helpers:
         memory.watch("customs-sim", proc.pid)
         self.procs.append(proc)
 
-    def _embedded(self) -> None:
+    def _embedded(self, plan: Plan) -> None:
         settings = get_settings()
         self.stops.append(EmbeddedWorker().start().stop)
         self.stops.append(ticker().start().stop)
@@ -263,6 +263,8 @@ class Helpers:
             settings.receive_dir,
             delay_s=settings.simulator_delay_s,
             seed=settings.simulator_seed,
+            rates=Rates(plan.review_rate, plan.inspection_rate, plan.hold_rate, plan.reject_rate),
+            receipts_per_file=plan.receipts_per_file,
         )
         threading.Thread(target=sim.run, args=(stop, 0.05), daemon=True).start()
         self.stops.append(stop.set)

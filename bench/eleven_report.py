@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlmodel import Session, col
 
 from clearance.models import ClearanceCase
@@ -172,6 +172,7 @@ def build_report(
         scans = _counts(session, col(Scan.outcome), col(Scan.id) >= marks.first_scan_id)
         stages = stage_times(session, marks)
         fixes = auto_fix(session, marks)
+        database = database_settings(session)
     phases = _phases(timings)
     released = cases.get("released", 0) + cases.get("shipped", 0) + cases.get("closed", 0)
     stuck = open_work(marks)
@@ -193,7 +194,18 @@ def build_report(
         "stages": stages,
         "memory": memory,
         "load_average": [round(x, 2) for x in os.getloadavg()],
+        "database": database,
     }
+
+
+def database_settings(session: Session) -> dict[str, str]:
+    """The database and the settings that change its figures over a long run."""
+    dialect = session.get_bind().dialect.name
+    if dialect != "postgresql":
+        return {"dialect": dialect}
+    # Without autovacuum dead rows pile up for the whole run (BENCHMARKS.md, 200,000 orders).
+    autovacuum = session.execute(text("SHOW autovacuum")).scalar_one()
+    return {"dialect": dialect, "autovacuum": str(autovacuum)}
 
 
 def _table(title: str, rows: dict[str, Any], columns: tuple[str, ...]) -> Table:
