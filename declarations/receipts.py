@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import binascii
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from lxml import etree
@@ -67,6 +67,8 @@ class Receipt:
     return_time: str
     return_info: str
     keys: dict[str, str]
+    # This receipt's own element as XML, for the record: a file may carry many receipts.
+    raw: str = field(default="", compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -145,7 +147,8 @@ def _to_receipt(message_type: str, block: etree._Element) -> Receipt:
     keys = {name: fields[name] for name in KEY_FIELDS if fields.get(name)}
     info = fields.get("returnInfo", "")[:MAX_INFO]
     when = _return_time(fields["returnTime"], message_type)
-    return Receipt(message_type, fields["guid"][:64], status, when, info, keys)
+    raw = etree.tostring(block, encoding="unicode", with_tail=False)
+    return Receipt(message_type, fields["guid"][:64], status, when, info, keys, raw)
 
 
 def open_file(data: bytes) -> etree._Element:

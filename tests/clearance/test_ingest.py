@@ -6,10 +6,12 @@ import random
 from collections import Counter
 from decimal import Decimal
 
+from lxml import etree
 from sqlalchemy import func, select
 from sqlmodel import col
 
 from clearance.exchange import gateway
+from clearance.gateway.folder import atomic_write
 from clearance.jobs import ingest_batch, ingest_receipts
 from clearance.loadgen import (
     expected_states,
@@ -19,13 +21,16 @@ from clearance.loadgen import (
     write_receipts,
 )
 from clearance.models import ClearanceCase, CustomsMessage, Receipt
+from declarations.codes import CEB_NS
 from declarations.receipts import Receipt as Parsed
-from declarations.receipts import TaxBill, build_ceb816, build_receipts
+from declarations.receipts import TaxBill, build_ceb622, build_ceb816, build_receipts
 from kit.db import session_scope
 from kit.outbox import Event
 from kit.settings import get_settings
 from tests.conftest import Stack
 from warehouses.models import Parcel
+
+FILE_GUID = "F6220000-0000-4000-8000-000000000001"
 
 
 def _seed(count: int, run: str = "L") -> list[Parsed]:
@@ -73,6 +78,28 @@ def test_clean_run_one_file_at_a_time_matches_expected_states(stack: Stack) -> N
         ingest_batch(exchange, 1, totals)
     assert totals == Counter(applied=len(receipts))
     assert final_states() == expected_states(receipts)
+
+
+def test_a_file_of_many_receipts_keeps_each_ones_own_xml_and_one_alone_the_whole_file(
+    stack: Stack,
+) -> None:
+    receipts = _seed(2)
+    folder = gateway().receive_dir
+    atomic_write(
+        folder, "CEB622_MANY.xml", build_ceb622(receipts[:4], guid=FILE_GUID), durable=False
+    )
+    alone = write_receipts(folder, receipts[4:5])[0].read_text(encoding="utf-8")
+    ingest_receipts()
+    columns = (Receipt.guid, Receipt.return_time, Receipt.raw, Receipt.file_name)
+    with session_scope() as session:
+        rows = session.execute(select(*(col(c) for c in columns))).tuples().all()
+    raw_of = {(guid, when): (raw, name) for guid, when, raw, name in rows}
+    for receipt in receipts[:4]:
+        raw, name = raw_of[(receipt.guid, receipt.return_time)]
+        element = etree.fromstring(raw.encode())
+        assert name == "CEB622_MANY.xml" and etree.QName(element).localname == "InventoryReturn"
+        assert element.findtext(f"{{{CEB_NS}}}returnTime") == receipt.return_time
+    assert raw_of[(receipts[4].guid, receipts[4].return_time)][0] == alone
 
 
 def test_older_receipt_is_stored_but_not_applied(stack: Stack) -> None:
