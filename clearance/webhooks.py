@@ -52,6 +52,7 @@ EVENT_TYPES: tuple[str, ...] = (
     "clearance.declaration_invalid",
     "clearance.cancel_requested",
 )
+_EVENT_TYPE_SET = frozenset(EVENT_TYPES)
 
 
 def subscribe() -> None:
@@ -236,11 +237,17 @@ def fan_out_new() -> int:
 
 def _fan_out_step() -> int:
     with session_scope() as session:
-        ids = _events_after(session, _cursor(session))
-    if ids:
-        fan_out(ids)
-        jobs.get_redis().set(_cursor_key(), max(ids))
-    return len(ids)
+        window = _events_after(session, _cursor(session))
+    wanted = [event_id for event_id, kind, topic in window if _for_webhooks(kind, topic)]
+    if wanted:
+        fan_out(wanted)
+    if window:
+        jobs.get_redis().set(_cursor_key(), window[-1][0])
+    return len(window)
+
+
+def _for_webhooks(subject_type: str, topic: str) -> bool:
+    return subject_type == "order" and topic in _EVENT_TYPE_SET
 
 
 def _cursor_key() -> str:
@@ -267,18 +274,17 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _events_after(session: Session, cursor: int) -> list[int]:
+def _events_after(session: Session, cursor: int) -> list[tuple[int, str, str]]:
+    """The next events after the cursor, in id order, whatever their topic. Filtering topics
+    in SQL let PostgreSQL, without fresh statistics, read the whole topic and subject indexes
+    and sort (405 ms at 200,000 parcels); the primary key range reads only the window."""
     query = (
-        sa_select(col(Event.id))
-        .where(
-            col(Event.id) > cursor,
-            col(Event.subject_type) == "order",
-            col(Event.topic).in_(EVENT_TYPES),
-        )
+        sa_select(col(Event.id), col(Event.subject_type), col(Event.topic))
+        .where(col(Event.id) > cursor)
         .order_by(col(Event.id))
         .limit(BATCH)
     )
-    return list(session.scalars(query))
+    return [(int(i), str(kind), str(topic)) for i, kind, topic in session.execute(query)]
 
 
 def _order_events(session: Session, event_ids: list[int]) -> list[tuple[Event, int]]:

@@ -22,6 +22,7 @@ from app import create_app
 from clearance import webhooks
 from clearance.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from clearance.webhook_security import new_secret, signature_header
+from kit import outbox
 from kit.auth import Role
 from kit.db import session_scope
 from kit.outbox import Event, utcnow
@@ -331,6 +332,25 @@ def test_a_lost_fan_out_job_is_recovered_by_the_sweeper(
     run_burst()
     assert len(state.received) == 1 and state.received[0]["ok"]
     assert webhooks.sweep_due() == 0
+
+
+def test_fan_out_reads_past_a_window_of_events_no_webhook_carries(
+    hooks_stack: Stack, receiver: tuple[Receiver, str]
+) -> None:
+    state, base = receiver
+    state.status = 200
+    created = _endpoint(TestClient(create_app()), f"{base}/a", MERCHANT_A)
+    state.secrets = {"/a": created["secret"]}
+    webhooks.fan_out_new()  # the cursor starts at the newest event
+    internal = {"topic": "scan.logged", "subject_type": "scan", "actor": "test"}
+    with session_scope() as session:
+        outbox.record_many(
+            session, [{**internal, "subject_id": i} for i in range(webhooks.BATCH + 5)]
+        )
+    place_order(1, merchant=MERCHANT_A)
+    run_burst()
+    assert len(state.received) == 1 and state.received[0]["ok"]
+    assert webhooks.fan_out_new() == 0  # the cursor now stands past every event
 
 
 def test_webhooks_page_replays_through_a_csrf_protected_form(
