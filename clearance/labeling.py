@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 from sqlmodel import Session, col, select
@@ -12,6 +13,13 @@ from kit.errors import NotFound
 from labels import LabelData, render_pdf
 from warehouses.models import Merchant, Order, Parcel, Warehouse
 
+# The destination for sorting (大头笔): city and district as the consignee address names them
+# (浙江省杭州市西湖区… → 杭州 西湖区). A carrier that assigns sort codes of its own replaces it.
+_DESTINATION = re.compile(
+    r"^(?:[^省]{1,8}?(?:省|自治区))?"
+    r"(?P<city>[^省市]{1,8}?)(?:市|自治州|地区|盟)"
+    r"(?P<district>[^省市区县]{1,6}?(?:区|县|市|旗))?"
+)
 STATUS_MARKS = {
     "released": "已放行 RELEASED",
     "shipped": "已出库 SHIPPED",
@@ -52,10 +60,19 @@ def _label(session: Session, order: Order, parcel: Parcel, case: ClearanceCase |
         order_no=order.order_no,
         weight_kg=parcel.weight_kg or parcel.expected_weight_kg,
         warehouse_code=warehouse.code,
+        sort_code=destination(order.consignee_address),
         print_date=date.today(),
         customs_status=STATUS_MARKS.get(state, f"未放行 {state.upper()}"),
         invt_no=case.invt_no if case else None,
     )
+
+
+def destination(address: str) -> str | None:
+    """City and district of a Chinese address for the label's sort field, or None."""
+    found = _DESTINATION.match(address.strip())
+    if found is None:
+        return None
+    return " ".join(part for part in (found["city"], found["district"]) if part)
 
 
 def label_pdf(session: Session, order: Order) -> bytes:
