@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint, text
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from kit.db import partial_index
 from kit.outbox import utcnow
 
 
@@ -32,21 +33,13 @@ class ClearanceCase(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
-PENDING = "transport_state = 'pending'"
-
-
 class CustomsMessage(SQLModel, table=True):
     """A message built for customs; transport state is kept apart from customs' decision."""
 
     __tablename__ = "customs_messages"
     # Partial: what the submit stage still has to hand to a gateway (migration 0010).
     __table_args__ = (
-        Index(
-            "ix_customs_messages_pending",
-            "id",
-            postgresql_where=text(PENDING),
-            sqlite_where=text(PENDING),
-        ),
+        partial_index("ix_customs_messages_pending", "id", "transport_state = 'pending'"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ClauseElement, Executable, Table, event
+from sqlalchemy import ClauseElement, Executable, Index, Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
@@ -138,6 +138,13 @@ def insert_ignoring_conflicts(session: Session, table: Table) -> Insert:
 # COPY takes two round trips (and, for a parent table, ids drawn beforehand), an INSERT one:
 # below this many rows the INSERT is cheaper.
 COPY_PAYS_FROM = 20
+
+
+def partial_index(name: str, column: str, where: str) -> Index:
+    """An index of only the rows `where` holds, on PostgreSQL and SQLite alike: what a stage
+    still has to take stays small however long the history behind it grows."""
+    predicate = text(where)
+    return Index(name, column, postgresql_where=predicate, sqlite_where=predicate)
 
 
 def copy_rows(

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, bindparam, insert, select, text, update
+from sqlalchemy import JSON, Column, Index, bindparam, insert, select, update
 from sqlmodel import Field, Session, SQLModel, col
 
 from kit import queue as jobs
-from kit.db import COPY_PAYS_FROM, HotStatement, copy_rows, session_scope
+from kit.db import COPY_PAYS_FROM, HotStatement, copy_rows, partial_index, session_scope
 from kit.settings import get_settings
 
 RELAY = "kit.outbox.relay"
@@ -31,13 +31,8 @@ class Event(SQLModel, table=True):
     __tablename__ = "events"
     __table_args__ = (
         Index("ix_events_subject", "subject_type", "subject_id", "id"),
-        # Partial: only what the relay still has to hand over (migration 0009 says why).
-        Index(
-            "ix_events_undispatched",
-            "id",
-            postgresql_where=text("dispatched_at IS NULL"),
-            sqlite_where=text("dispatched_at IS NULL"),
-        ),
+        # Only what the relay still has to hand over (migration 0009 says why).
+        partial_index("ix_events_undispatched", "id", "dispatched_at IS NULL"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

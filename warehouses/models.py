@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Index, Numeric, UniqueConstraint, text
+from sqlalchemy import Column, Index, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from kit.db import partial_index
 from kit.outbox import utcnow
 
 
@@ -134,9 +135,6 @@ class OrderLine(SQLModel, table=True):
     consumption_tax: Decimal = Field(sa_column=money_column())
 
 
-TO_DECLARE = "floor_state = 'received' AND customs_state = 'none'"
-
-
 class Parcel(SQLModel, table=True):
     """The physical parcel of an order: what the floor scans, labels and lets out at the gate."""
 
@@ -144,11 +142,8 @@ class Parcel(SQLModel, table=True):
     # Partial: the parcels the declare stage looks for, so its query stays small as the
     # warehouse's history grows (migration 0010 says why).
     __table_args__ = (
-        Index(
-            "ix_parcels_to_declare",
-            "id",
-            postgresql_where=text(TO_DECLARE),
-            sqlite_where=text(TO_DECLARE),
+        partial_index(
+            "ix_parcels_to_declare", "id", "floor_state = 'received' AND customs_state = 'none'"
         ),
     )
 
