@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlmodel import Session
 
 from clearance import printing
 from kit.auth import Principal, Role
@@ -75,74 +77,51 @@ PrinterForm = Annotated[printing.PrinterSpec, Depends(printer_form)]
 Page = HTMLResponse | RedirectResponse
 
 
-def _act(
-    request: Request,
-    session: SessionDep,
-    principal: Principal,
-    code: str,
-    action: Callable[[], object],
-) -> Page:
-    """Do the change and go back to the page, or show the page again with what was wrong."""
-    try:
-        action()
-    except DomainError as exc:
-        session.rollback()
-        return _render(request, session, principal, code, _said(exc))
-    return RedirectResponse(f"/printers/{code}", status_code=303)
+@dataclass
+class PageChange:
+    """An admin's change on the printers page: done and back to the page, or the page again
+    with what was wrong."""
+
+    request: Request
+    session: Session
+    principal: Principal
+    code: str
+
+    def apply(self, action: Callable[[], object]) -> Page:
+        try:
+            action()
+        except DomainError as exc:
+            self.session.rollback()
+            return _render(self.request, self.session, self.principal, self.code, _said(exc))
+        return RedirectResponse(f"/printers/{self.code}", status_code=303)
+
+
+def page_change(
+    request: Request, code: WarehouseCode, session: SessionDep, principal: AdminPage
+) -> PageChange:
+    return PageChange(request, session, principal, code)
+
+
+Change = Annotated[PageChange, Depends(page_change)]
 
 
 @router.post("/printers/{code}/add", response_class=HTMLResponse, response_model=None)
-def printers_add(
-    request: Request,
-    code: WarehouseCode,
-    spec: PrinterForm,
-    session: SessionDep,
-    principal: AdminPage,
-) -> Page:
+def printers_add(spec: PrinterForm, change: Change) -> Page:
     """Register a printer from the page's form."""
-    return _act(
-        request,
-        session,
-        principal,
-        code,
-        lambda: printing.add_printer(session, spec, principal.actor),
-    )
+    return change.apply(lambda: printing.add_printer(change.session, spec, change.principal.actor))
 
 
 @router.post("/printers/{code}/{printer_id}/edit", response_class=HTMLResponse, response_model=None)
-def printers_edit(
-    request: Request,
-    code: WarehouseCode,
-    printer_id: PrinterId,
-    spec: PrinterForm,
-    session: SessionDep,
-    principal: AdminPage,
-) -> Page:
+def printers_edit(printer_id: PrinterId, spec: PrinterForm, change: Change) -> Page:
     """Change a printer from its row's form."""
-    return _act(
-        request,
-        session,
-        principal,
-        code,
-        lambda: printing.edit_printer(session, principal, printer_id, spec),
-    )
+    session, principal = change.session, change.principal
+    return change.apply(lambda: printing.edit_printer(session, principal, printer_id, spec))
 
 
 @router.post(
     "/printers/{code}/{printer_id}/delete", response_class=HTMLResponse, response_model=None
 )
-def printers_delete(
-    request: Request,
-    code: WarehouseCode,
-    printer_id: PrinterId,
-    session: SessionDep,
-    principal: AdminPage,
-) -> Page:
+def printers_delete(printer_id: PrinterId, change: Change) -> Page:
     """Delete a printer, or disable it when it has printed."""
-    return _act(
-        request,
-        session,
-        principal,
-        code,
-        lambda: printing.remove_printer(session, principal, code, printer_id),
-    )
+    session, principal, code = change.session, change.principal, change.code
+    return change.apply(lambda: printing.remove_printer(session, principal, code, printer_id))
