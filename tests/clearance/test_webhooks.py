@@ -108,6 +108,15 @@ def _work() -> None:
     run_burst()
 
 
+def _answering_endpoint(receiver: tuple[Receiver, str]) -> Receiver:
+    """Merchant A subscribed to everything at a receiver that answers 200 and checks signatures."""
+    state, base = receiver
+    state.status = 200
+    created = _endpoint(TestClient(create_app()), f"{base}/a", MERCHANT_A)
+    state.secrets = {"/a": created["secret"]}
+    return state
+
+
 def _attempts(endpoint_id: int) -> list[tuple[int, int | None]]:
     with session_scope() as session:
         query = (
@@ -317,11 +326,8 @@ def test_signatures_match_the_reference_implementation(body: bytes, msg: str) ->
 def test_a_lost_fan_out_job_is_recovered_by_the_sweeper(
     hooks_stack: Stack, receiver: tuple[Receiver, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    state, base = receiver
-    state.status = 200
     _settings(monkeypatch, relay_grace_s="0")
-    created = _endpoint(TestClient(create_app()), f"{base}/a", MERCHANT_A)
-    state.secrets = {"/a": created["secret"]}
+    state = _answering_endpoint(receiver)
     place_order(1, merchant=MERCHANT_A)
     run_burst(("events",))
     lost = get_queue("webhooks")
@@ -337,10 +343,7 @@ def test_a_lost_fan_out_job_is_recovered_by_the_sweeper(
 def test_fan_out_reads_past_a_window_of_events_no_webhook_carries(
     hooks_stack: Stack, receiver: tuple[Receiver, str]
 ) -> None:
-    state, base = receiver
-    state.status = 200
-    created = _endpoint(TestClient(create_app()), f"{base}/a", MERCHANT_A)
-    state.secrets = {"/a": created["secret"]}
+    state = _answering_endpoint(receiver)
     webhooks.fan_out_new()  # the cursor starts at the newest event
     internal = {"topic": "scan.logged", "subject_type": "scan", "actor": "test"}
     with session_scope() as session:
