@@ -15,10 +15,11 @@ _DARK_RUN = re.compile(b"\x00+")
 def qr_rows(payload: str, error: str = QR_ERROR) -> list[bytes]:
     """The symbol's rows without border, one byte per module: 0 dark, 255 light."""
     symbol = zxingcpp.create_barcode(payload, zxingcpp.BarcodeFormat.QRCode, ec_level=error)
+    image = symbol.to_image(scale=1, add_quiet_zones=False)
+    side = image.shape[1]
     # zxing-cpp's Image implements the buffer protocol; its type stubs do not declare it.
-    image = bytes(symbol.to_image(scale=1, add_quiet_zones=False))  # type: ignore[call-overload]
-    side = int(len(image) ** 0.5)
-    return [image[row * side : (row + 1) * side] for row in range(side)]
+    modules = bytes(image)  # type: ignore[call-overload]
+    return [modules[row * side : (row + 1) * side] for row in range(image.shape[0])]
 
 
 def is_dark(module: int) -> bool:
