@@ -292,12 +292,16 @@ def gate_loop(
     while time.monotonic() < deadline:
         done = label_and_gate(marks.first_order_id, printer, timings)
         done += fix_rejected(marks.first_order_id, timings)
-        if time.monotonic() - last_said > 5:  # progress every 5 s, busy or not
+        due = time.monotonic() - last_said > 5  # progress every 5 s, busy or not
+        if done and not due:
+            continue
+        moving = open_work(marks)
+        if due:
             last_said = time.monotonic()
-            say(f"moving {open_work(marks)}, labelled and gated {timings.gated}")
+            say(f"moving {moving}, labelled and gated {timings.gated}")
         if done:
             continue
-        if scanned.is_set() and open_work(marks) == 0:
+        if scanned.is_set() and moving == 0:
             return
         time.sleep(0.5)
 
