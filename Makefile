@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format typecheck bench services system-deps clean
+.PHONY: run test soak lint format typecheck bench services system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -37,6 +37,12 @@ test: $(STAMP) services
 	bash scripts/system-deps.sh --test
 	$(MAKE) lint typecheck
 	$(BIN)/python -m pytest -q
+
+# The once-flaky tests 20 times, the churn and fault soaks, the whole suite 3 times, all under
+# two busy loops (scripts/soak.py); ends on "N passed, N failed".
+soak: $(STAMP) services
+	bash scripts/system-deps.sh --test
+	$(BIN)/python scripts/soak.py
 
 bench: $(STAMP) services system-deps
 	$(BIN)/python -m bench
