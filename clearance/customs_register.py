@@ -8,6 +8,7 @@ import sqlite3
 from dataclasses import dataclass
 from decimal import Decimal
 
+from declarations.fmt import china_time
 from declarations.model import Inventory
 
 _SCHEMA = """
@@ -53,7 +54,7 @@ class Filed:
 
 
 def buyer_year(inv: Inventory) -> BuyerYear:
-    return inv.buyer_id_number.upper(), inv.app_time.year
+    return inv.buyer_id_number.upper(), china_time(inv.app_time).year
 
 
 class CustomsRegister:

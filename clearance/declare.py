@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -12,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from clearance.models import ClearanceCase, CustomsMessage
 from declarations.ceb621 import build_ceb621, to_bytes
+from declarations.fmt import china_now
 from declarations.model import Inventory, InventoryLine, Transfer
 from declarations.validate import Finding, validate
 from kit.errors import DomainError
@@ -102,7 +102,7 @@ def build_inventory(
     assert merchant is not None
     lines = lines if lines is not None else _lines(session, order.id or 0)
     gross, net = _weights(lines, parcel)
-    now = datetime.now()
+    now = china_now()  # appTime and declTime are Beijing time, whatever the host's zone
     return Inventory(
         guid=new_guid(),
         app_time=now,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 
 from sqlmodel import Session, col, select
 
 from clearance.models import ClearanceCase
+from declarations.fmt import china_now
 from kit.auth import Principal, Role
 from kit.errors import NotFound
 from labels import LabelData, render_pdf
@@ -61,7 +61,7 @@ def _label(session: Session, order: Order, parcel: Parcel, case: ClearanceCase |
         weight_kg=parcel.weight_kg or parcel.expected_weight_kg,
         warehouse_code=warehouse.code,
         sort_code=destination(order.consignee_address),
-        print_date=date.today(),
+        print_date=china_now().date(),
         customs_status=STATUS_MARKS.get(state, f"未放行 {state.upper()}"),
         invt_no=case.invt_no if case else None,
     )

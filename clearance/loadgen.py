@@ -18,7 +18,7 @@ from clearance.gateway.folder import atomic_write
 from clearance.ingest import key_of
 from clearance.models import ClearanceCase
 from clearance.state import state_for_status, status_rank
-from declarations.fmt import return_time
+from declarations.fmt import CHINA_TZ, return_time
 from declarations.receipts import Receipt, build_ceb622
 from kit.auth import SYSTEM
 from kit.outbox import utcnow
@@ -123,7 +123,7 @@ def _path(rng: random.Random) -> tuple[int, ...]:
 def receipts_for(cases: list[SeededCase], *, seed: int = 622) -> list[Receipt]:
     """Every receipt customs would send for these cases, in the order it would send them."""
     rng = random.Random(seed)
-    start = datetime(2026, 11, 29, 9, 0, 0)
+    start = datetime(2026, 11, 29, 9, 0, 0, tzinfo=CHINA_TZ)
     receipts = []
     for index, case in enumerate(cases):
         for step, status in enumerate(_path(rng), start=1):

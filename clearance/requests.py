@@ -3,7 +3,6 @@ released parcel (CEB625). Each is built, checked against the XSD, and queued for
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -11,6 +10,7 @@ from sqlmodel import Session
 from clearance.declare import DeclarationInvalid, build_inventory, new_guid, transfer_for
 from clearance.models import ClearanceCase, CustomsMessage
 from declarations.build import build_checked
+from declarations.fmt import china_now
 from declarations.model import Cancel623, Inventory, Refund625, RefundLine625
 from kit import outbox
 from kit import queue as jobs
@@ -67,7 +67,7 @@ def request_withdrawal(
     """CEB623: ask customs to withdraw an inventory it accepted (the case stays until 624)."""
     inv = build_inventory(session, case)
     cancel = Cancel623(
-        guid=new_guid(), app_time=datetime.now(), reason=reason, **_parties(inv, _numbered(case))
+        guid=new_guid(), app_time=china_now(), reason=reason, **_parties(inv, _numbered(case))
     )
     return _queue(session, case, cancel, "CEB623", actor)
 
@@ -85,7 +85,7 @@ def request_return(
     )
     refund = Refund625(
         guid=new_guid(),
-        app_time=datetime.now(),
+        app_time=china_now(),
         reason=reason,
         lines=lines,
         **_parties(inv, _numbered(case)),

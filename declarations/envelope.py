@@ -10,7 +10,7 @@ from datetime import datetime
 from lxml import etree
 
 from declarations.codes import DXP_NS, DXP_RECEIVER_IMPORT
-from declarations.fmt import china_time
+from declarations.fmt import china_now, china_time
 from kit.errors import DomainError
 from kit.xmlsafe import parse_untrusted
 
@@ -46,7 +46,7 @@ def wrap(
     _sub(info, "CopMsgId", msg_id)
     _sub(info, "SenderId", sender_id)
     _sub(_sub(info, "ReceiverIds"), "ReceiverId", receiver_id)
-    stamp = china_time(created or datetime.now().astimezone())
+    stamp = china_time(created or china_now())
     _sub(info, "CreatTime", stamp.strftime("%Y-%m-%dT%H:%M:%S"))  # "Creat" is the real name
     _sub(info, "MsgType", f"{message_type}Message")
     _sub(root, "Data", base64.b64encode(data).decode("ascii"))

@@ -3,7 +3,7 @@ times in Beijing time (the customs clock), plus the inverse parsers used by read
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
@@ -24,8 +24,21 @@ def quantity(value: Decimal) -> str:
 
 
 def china_time(value: datetime) -> datetime:
-    """Aware times are shown on the customs clock (UTC+8); naive ones are taken as they are."""
-    return value.astimezone(CHINA_TZ) if value.tzinfo is not None else value
+    """An aware time on the customs clock (UTC+8). A naive time is refused: it is whatever the
+    server's clock said, which on a UTC host is 8 hours behind what customs reads."""
+    if value.tzinfo is None:
+        raise ValueError(f"naive time {value.isoformat()}: customs times must be aware")
+    return value.astimezone(CHINA_TZ)
+
+
+def china_now() -> datetime:
+    """Now on the customs clock (Beijing time), from the UTC clock whatever the host's zone."""
+    return datetime.now(UTC).astimezone(CHINA_TZ)
+
+
+def china_year_start(year: int) -> datetime:
+    """1 January 00:00 Beijing time: when a buyer's CNY 26,000 annual allowance starts again."""
+    return datetime(year, 1, 1, tzinfo=CHINA_TZ)
 
 
 def timestamp(value: datetime) -> str:

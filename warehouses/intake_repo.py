@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC
 from decimal import Decimal
 from functools import cache
 from typing import Any
@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import Executable
 from sqlmodel import Session, col
 
+from declarations.fmt import china_now, china_year_start
 from kit.db import COPY_PAYS_FROM, copy_rows
 from warehouses.intake_rules import (
     LINE_COLUMNS,
@@ -166,7 +167,7 @@ def fill_ledger(session: Session, ledger: Ledger, orders: Sequence[OrderIn]) -> 
 def _held_params(orders: Sequence[OrderIn], buyers: set[str]) -> dict[str, Any]:
     return {
         "buyers": list(buyers),
-        "start": datetime(datetime.now(UTC).year, 1, 1, tzinfo=UTC),
+        "start": china_year_start(china_now().year).astimezone(UTC),
         "order_nos": list({o.order_no for o in orders}),
         "tracking_nos": list({o.tracking_no for o in orders}),
         "waybill_nos": list({o.waybill_no for o in orders}),
