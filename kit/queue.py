@@ -341,6 +341,14 @@ class Coalesced:
             self._last = time.monotonic()
         self._action()
 
+    def reset(self) -> None:
+        """Forget the last run and cancel a pending trailing one (tests start clean)."""
+        with self._lock:
+            if self._trailing is not None:
+                self._trailing.cancel()
+            self._trailing = None
+            self._last = float("-inf")
+
     def _arm_trailing(self, wait: float) -> None:
         if self._trailing is None:
             # Not a daemon: a process that exits inside the interval still makes its last call.
