@@ -75,7 +75,9 @@ def worker(
     queues: Annotated[str, typer.Option(help="Comma-separated queue names")] = ",".join(
         QUEUE_NAMES
     ),
-    with_scheduler: Annotated[bool, typer.Option(help="Also fire periodic jobs")] = False,
+    with_scheduler: Annotated[
+        bool, typer.Option(help="Also fire periodic jobs and put due retries back on their queues")
+    ] = False,
     burst: bool = False,
     fork: Annotated[bool, typer.Option(help="Run each job in a forked child")] = False,
 ) -> None:

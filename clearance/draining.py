@@ -22,11 +22,14 @@ def drain(
     The job's once-flag is cleared only then, before one last step: a relay while the job runs
     adds no second job (it was ~one job per relay, and rq costs ~10 ms a job), and whatever was
     committed before the flag went is still found by the last step. A backlog left when the
-    budget runs out, or found by the last step, goes to a fresh job.
+    budget runs out, or found by the last step, goes to a fresh job. A step that fails clears
+    the flag too, so the next relay or sweep starts a job at once instead of after its TTL.
     """
     deadline = time.monotonic() + budget_s
-    total = _until_short(step, batch, deadline)
-    jobs.clear_once(queue, func)
+    try:
+        total = _until_short(step, batch, deadline)
+    finally:
+        jobs.clear_once(queue, func)
     last = step()
     if last >= batch or time.monotonic() > deadline:
         jobs.enqueue_once(queue, func)

@@ -8,6 +8,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy import ClauseElement, Executable, Index, Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.orm import SessionTransaction
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import Insert
 from sqlmodel import Session, create_engine
@@ -105,26 +107,68 @@ def session_scope() -> Iterator[Session]:
             raise
 
 
-def after_commit(session: Session, callback: Callable[[], None]) -> None:
-    """Run `callback` once the session's transaction commits; drop it on rollback."""
-    session.info.setdefault("after_commit", []).append(callback)
+@dataclass(frozen=True)
+class _Pending:
+    """A callback waiting for the outermost commit, and the (sub)transaction that made it."""
+
+    transaction: SessionTransaction | None
+    callback: Callable[[], None]
+    name: str | None
+
+
+def after_commit(
+    session: Session, callback: Callable[[], None], *, once_as: str | None = None
+) -> None:
+    """Run `callback` once the session's outermost transaction commits. It is dropped if that
+    transaction rolls back, or the savepoint it was registered in (or one around it) does; a
+    savepoint rolled back elsewhere leaves it be. With `once_as`, a callback of that name still
+    pending is not added twice."""
+    pending: list[_Pending] = session.info.setdefault(_PENDING, [])
+    if once_as is not None and any(item.name == once_as for item in pending):
+        return
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    pending.append(_Pending(transaction, callback, once_as))
+
+
+_PENDING = "after_commit"
 
 
 @event.listens_for(Session, "after_commit")
 def _run_after_commit(session: Session) -> None:
-    callbacks = session.info.pop("after_commit", [])
-    for callback in callbacks:
+    # The event fires for a released savepoint too: its work is not committed until the
+    # outermost transaction is.
+    if session.in_nested_transaction():
+        return
+    for item in session.info.pop(_PENDING, []):
         try:
-            callback()
+            item.callback()
         except Exception:
             # The work is committed; only its delivery failed (Redis away). The sweeper finds
             # it in the database and enqueues it again, so the commit must not look failed.
             log.exception("after-commit callback failed; the sweeper will redo it")
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_after_commit(session: Session) -> None:
-    session.info.pop("after_commit", None)
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back(session: Session, previous_transaction: SessionTransaction) -> None:
+    pending = session.info.get(_PENDING)
+    if pending:
+        kept = [item for item in pending if not _within(item.transaction, previous_transaction)]
+        session.info[_PENDING] = kept
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_at_the_end(session: Session, transaction: SessionTransaction) -> None:
+    # Closing a session without commit or rollback ends its transaction too: nothing waits on.
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
+
+
+def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return outer.parent is None
 
 
 def insert_ignoring_conflicts(session: Session, table: Table) -> Insert:

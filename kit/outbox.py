@@ -13,7 +13,14 @@ from sqlalchemy import JSON, Column, Index, bindparam, insert, select, update
 from sqlmodel import Field, Session, SQLModel, col
 
 from kit import queue as jobs
-from kit.db import COPY_PAYS_FROM, HotStatement, copy_rows, partial_index, session_scope
+from kit.db import (
+    COPY_PAYS_FROM,
+    HotStatement,
+    after_commit,
+    copy_rows,
+    partial_index,
+    session_scope,
+)
 from kit.settings import get_settings
 
 RELAY = "kit.outbox.relay"
@@ -133,17 +140,17 @@ _relay_kicker = jobs.Coalesced(
 
 
 def _arm_relay(session: Session) -> None:
-    if not session.info.get("relay_kick"):
-        session.info["relay_kick"] = True
-        jobs.after_commit(session, _kick_relay(session))
+    # Once per transaction: a rollback drops the pending kick, so the next commit arms its own.
+    after_commit(session, _kick_relay, once_as="relay_kick")
 
 
-def _kick_relay(session: Session) -> jobs.Callback:
-    def kick() -> None:
-        session.info.pop("relay_kick", None)
-        _relay_kicker()
+def _kick_relay() -> None:
+    _relay_kicker()
 
-    return kick
+
+def reset_relay_kicker() -> None:
+    """Forget the relay kicker's last kick and cancel its pending one (tests start clean)."""
+    _relay_kicker.reset()
 
 
 def _claim_batch(session: Session, older_than: datetime | None) -> list[Event]:

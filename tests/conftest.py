@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +20,8 @@ import clearance.webhook_models  # noqa: F401
 import kit.auth  # noqa: F401
 import warehouses.models  # noqa: F401
 from clearance.simulator import CustomsSimulator
-from kit import queue
+from kit import outbox, queue
+from kit.auth import forget_principals
 from kit.db import dispose_engines, get_engine, session_scope
 from kit.migrate import upgrade
 from kit.settings import get_settings
@@ -28,6 +30,44 @@ from warehouses.demo import seed_reference
 PG_ADMIN = os.environ.get("CLEARWAY_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("CLEARWAY_TEST_REDIS", "redis://127.0.0.1:6379/0")
 WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+BACKGROUND_THREADS = ("clearway-worker", "clearway-ticker")
+# A stopped worker or ticker ends within its join bound; only past this is it left running.
+LEAK_GRACE_S = 30.0
+
+
+def reset_module_state() -> None:
+    """Forget what modules keep between calls: the relay kicker's timer, cached settings and
+    principals, database engines and queue connections."""
+    outbox.reset_relay_kicker()
+    forget_principals()
+    get_settings.cache_clear()
+    dispose_engines()
+    queue.reset_connections()
+
+
+def _background_threads() -> set[threading.Thread]:
+    return {thread for thread in threading.enumerate() if thread.name in BACKGROUND_THREADS}
+
+
+def _still_running(threads: set[threading.Thread]) -> list[str]:
+    deadline = time.monotonic() + LEAK_GRACE_S
+    for thread in threads:
+        thread.join(max(deadline - time.monotonic(), 0))
+    return sorted(thread.name for thread in threads if thread.is_alive())
+
+
+@pytest.fixture(autouse=True)
+def fresh_module_state() -> Iterator[None]:
+    """Each test starts from fresh module state and must stop every worker or ticker it starts."""
+    reset_module_state()
+    before = _background_threads()
+    yield
+    leaked = _still_running(_background_threads() - before)
+    reset_module_state()
+    if leaked:
+        pytest.fail(f"the test left background threads running: {leaked}")
 
 
 @dataclass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from clearance.draining import drain
 from kit import queue
 from tests.conftest import Stack
@@ -32,3 +34,15 @@ def test_a_drain_that_runs_short_clears_its_flag_and_queues_nothing(stack: Stack
     assert drain("declare", FUNC, lambda: next(counts), batch=10) == 23
     assert _queued() == [FUNC]  # only the one that ran
     assert queue.enqueue_once("declare", FUNC)  # the flag is clear: the next relay can start one
+
+
+def test_a_failed_step_clears_the_flag_so_the_next_relay_starts_a_job(stack: Stack):
+    assert queue.enqueue_once("declare", FUNC)  # the job now running
+
+    def database_restarted() -> int:
+        raise ConnectionError("server closed the connection unexpectedly")
+
+    with pytest.raises(ConnectionError):
+        drain("declare", FUNC, database_restarted, batch=10)
+    assert queue.enqueue_once("declare", FUNC)  # not blocked for the flag's 60 s
+    assert _queued() == [FUNC, FUNC]
