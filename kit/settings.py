@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = 8
     webhook_disable_after_s: float = 3 * 24 * 3600
     webhook_retention_days: int = 30
+    # Told to callers (Retry-After) while the database or Redis is away: a restart takes seconds.
+    retry_after_s: int = Field(default=5, ge=1, le=300)
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:
