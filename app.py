@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.telemetry import TelemetryConfig
+from psycopg import OperationalError as DriverOperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from clearance import api as clearance_api
 from clearance import broker_api, broker_pages, printing_api, printing_pages
@@ -20,9 +25,19 @@ from clearance.simulator import CustomsSimulator
 from clearance.wiring import ticker, wire
 from kit import api as kit_api
 from kit import login
-from kit.errors import Conflict, DomainError, Forbidden, NotFound, Unauthorized, ValidationFailed
+from kit.db import get_engine
+from kit.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    Unavailable,
+    ValidationFailed,
+)
 from kit.pages import templates
-from kit.queue import EmbeddedWorker
+from kit.queue import EmbeddedWorker, get_redis
 from kit.settings import get_settings
 from kit.web import SessionDep
 from warehouses import api as warehouses_api
@@ -33,6 +48,19 @@ HTTP_STATUS: dict[type[DomainError], int] = {
     Forbidden: 403,
     Unauthorized: 401,
     ValidationFailed: 422,
+    TooManyRequests: 429,
+    Unavailable: 503,
+}
+# What a caller is told while a backing service is away, in English and in Chinese.
+AWAY = {
+    "database": (
+        "the database is not reachable at the moment; try again shortly",
+        "数据库暂不可用，请稍后重试",
+    ),
+    "redis": (
+        "the queue (Redis) is not reachable at the moment; try again shortly",
+        "队列服务暂不可用，请稍后重试",
+    ),
 }
 
 
@@ -48,9 +76,39 @@ async def domain_error(_request: Request, error: Exception) -> JSONResponse:
     body: dict[str, object] = {"code": error.code, "message": error.message, "field": error.field}
     if isinstance(error, ValidationFailed):
         body["errors"] = [issue.as_dict() for issue in error.issues]
+    if error.message_zh:
+        body["message_zh"] = error.message_zh
     if error.details:
         body["details"] = error.details
-    return JSONResponse(body, status_code=_status_of(error))
+    retry_after = getattr(error, "retry_after_s", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    return JSONResponse(body, status_code=_status_of(error), headers=headers)
+
+
+def service_away(service: str) -> Unavailable:
+    message, message_zh = AWAY[service]
+    retry_after = get_settings().retry_after_s
+    return Unavailable(
+        f"{service}_unavailable", message, message_zh=message_zh, retry_after_s=retry_after
+    )
+
+
+def _connection_lost(error: DBAPIError) -> bool:
+    """A cut, refused or restarting database, or SQLite's write lock still held after its busy
+    timeout: the request did nothing and may be sent again. Any other error is a fault (500)."""
+    if error.connection_invalidated or isinstance(error.orig, DriverOperationalError):
+        return True
+    return "database is locked" in str(error.orig)
+
+
+async def database_away(request: Request, error: Exception) -> Response:
+    if isinstance(error, DBAPIError) and not _connection_lost(error):
+        raise error
+    return await domain_error(request, service_away("database"))
+
+
+async def redis_away(request: Request, _error: Exception) -> Response:
+    return await domain_error(request, service_away("redis"))
 
 
 async def request_invalid(_request: Request, error: Exception) -> JSONResponse:
@@ -128,6 +186,11 @@ def create_app(*, background: bool = False) -> FastAPI:
     )
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(RequestValidationError, request_invalid)
+    # A database or Redis restart: 503 and Retry-After, so that callers wait and send again.
+    app.add_exception_handler(DBAPIError, database_away)
+    app.add_exception_handler(DriverOperationalError, database_away)
+    app.add_exception_handler(RedisConnectionError, redis_away)
+    app.add_exception_handler(RedisTimeoutError, redis_away)
     app.include_router(warehouses_api.router)
     app.include_router(clearance_api.router)
     app.include_router(login.router)
@@ -155,4 +218,34 @@ def _pages(app: FastAPI) -> None:
 
     @app.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:
+        """Liveness: the process answers (it touches neither the database nor Redis)."""
         return {"status": "ok"}
+
+    @app.get("/ready", include_in_schema=False)
+    def ready() -> JSONResponse:
+        """Readiness: the database answers SELECT 1 and Redis (or its embedded stand-in) PING."""
+        checks = {"database": _up(_database_answers), "redis": _up(_redis_answers)}
+        down = [name for name, state in checks.items() if state != "ok"]
+        if not down:
+            return JSONResponse(checks)
+        away = service_away(down[0])
+        body = {"code": "not_ready", "message": away.message, "message_zh": away.message_zh}
+        headers = {"Retry-After": str(away.retry_after_s)}
+        return JSONResponse({**body, "field": None, **checks}, status_code=503, headers=headers)
+
+
+def _database_answers() -> None:
+    with get_engine().connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+def _redis_answers() -> None:
+    get_redis().ping()
+
+
+def _up(check: Callable[[], None]) -> str:
+    try:
+        check()
+    except (DBAPIError, DriverOperationalError, RedisConnectionError, RedisTimeoutError):
+        return "down"
+    return "ok"

@@ -46,6 +46,7 @@ class ErrorOut(BaseModel):
     code: str = Field(examples=["shipment_not_found"])
     message: str = Field(examples=["no shipment for order NZ-1001"])
     field: str | None = Field(default=None, examples=["order_no"])
+    message_zh: str | None = Field(default=None, examples=["数据库暂不可用，请稍后重试"])
     errors: list[FieldError] | None = None
     details: dict[str, Any] | None = None
 
@@ -57,6 +58,7 @@ ERROR_STATUSES = {
     "404": "Not found (or not yours to see)",
     "409": "Conflicts with the current state",
     "422": "A field is wrong; `field` names it",
+    "503": "The database or Redis is away for a moment; send again after `Retry-After` seconds",
 }
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -245,11 +247,19 @@ def create_user(
     return user
 
 
+@cache
+def _password_slots(size: int) -> threading.BoundedSemaphore:
+    return threading.BoundedSemaphore(size)
+
+
 def _password_ok(stored: str, password: str) -> bool:
-    try:
-        return _hasher.verify(stored, password)
-    except (VerificationError, InvalidHashError):
-        return False
+    """Each check takes argon2id's 64 MiB: a burst of logins waits for a slot instead of
+    growing the process by 64 MiB per request."""
+    with _password_slots(get_settings().password_checks_at_once):
+        try:
+            return _hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
 
 
 def login_user(session: Session, username: str, password: str) -> Principal:

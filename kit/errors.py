@@ -5,6 +5,8 @@ DomainError
  ├── Conflict          (the request clashes with the current state)
  ├── Forbidden         (you are known but may not do this)
  ├── Unauthorized      (no valid credentials)
+ ├── TooManyRequests   (slow down: try again after `retry_after_s`)
+ ├── Unavailable       (a backing service is away for a moment: try again after `retry_after_s`)
  └── ValidationFailed  (one or more fields are wrong; carries every issue)
 """
 
@@ -34,6 +36,7 @@ class DomainError(Exception):
     message: str
     field: str | None = None
     details: dict[str, object] = dc_field(default_factory=dict)
+    message_zh: str | None = None
 
     def __str__(self) -> str:
         where = f" ({self.field})" if self.field else ""
@@ -54,6 +57,21 @@ class Forbidden(DomainError):
 
 class Unauthorized(DomainError):
     """No valid credentials were presented."""
+
+
+@dataclass
+class TooManyRequests(DomainError):
+    """Too many attempts in a short time; the caller may try again after `retry_after_s`."""
+
+    retry_after_s: int = 60
+
+
+@dataclass
+class Unavailable(DomainError):
+    """The database or Redis is away for a moment (a restart, a fail-over); nothing was done,
+    and the same request may be sent again after `retry_after_s`."""
+
+    retry_after_s: int = 5
 
 
 class ValidationFailed(DomainError):

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from kit import throttle
 from kit.auth import (
     Principal,
     Role,
@@ -51,11 +52,18 @@ def _principal(session: SessionDep, api_key: str, username: str, password: str) 
     raise Unauthorized("bad_credentials", "give an API key, or a user name and password")
 
 
-def _try_login(session: SessionDep, api_key: str, username: str, password: str) -> Principal | str:
+def _try_login(
+    session: SessionDep, address: str, api_key: str, username: str, password: str
+) -> Principal | str:
+    name = "" if api_key.strip() else username.strip()
+    throttle.check_allowed(name, address)
     try:
-        return _principal(session, api_key, username, password)
+        principal = _principal(session, api_key, username, password)
     except Unauthorized as exc:
+        throttle.record_failure(name, address)
         return exc.message
+    throttle.clear_user(name)
+    return principal
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -70,7 +78,8 @@ def login_submit(
 ) -> Response:
     """Check the credentials; on success set the session cookie and go where the user was headed."""
     check_login_csrf(csrf_token)
-    outcome = _try_login(session, api_key, username, password)
+    address = request.client.host if request.client else "unknown"
+    outcome = _try_login(session, address, api_key, username, password)
     if isinstance(outcome, str):
         return _form(request, outcome, safe_next(next), 401)
     response = RedirectResponse(safe_next(next or None, outcome), status_code=303)
@@ -80,7 +89,7 @@ def login_submit(
         max_age=get_settings().session_max_age_s,
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=get_settings().cookie_secure or request.url.scheme == "https",
     )
     return response
 

@@ -45,6 +45,16 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = 8
     webhook_disable_after_s: float = 3 * 24 * 3600
     webhook_retention_days: int = 30
+    # Told to callers (Retry-After) while the database or Redis is away: a restart takes seconds.
+    retry_after_s: int = Field(default=5, ge=1, le=300)
+    # Failed logins allowed per user name, and per client address, in one window; then 429.
+    login_failures_per_user: int = Field(default=5, ge=1)
+    login_failures_per_address: int = Field(default=30, ge=1)
+    login_window_s: int = Field(default=300, ge=1)
+    # Password checks (argon2id, 64 MiB each) running at once in this process; others wait.
+    password_checks_at_once: int = Field(default=2, ge=1, le=64)
+    # The session cookie's Secure flag: on behind TLS (also when a proxy ends TLS before us).
+    cookie_secure: bool = False
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:

@@ -88,7 +88,9 @@ def _roll_back(session: Session) -> None:
         session.rollback()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# Function scope: the commit ends before the answer is sent, so that a failed commit (the
+# database restarting) is answered as such (503) and never after a success was already sent.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 async def presented_csrf(request: Request) -> str | None:

@@ -24,6 +24,7 @@ from warehouses.models import Order, Parcel
 
 PUBLIC = {"/", "/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json", "/login"}
 PUBLIC |= {"/metrics"}  # aggregate counts only, for the Prometheus scraper on the private network
+PUBLIC |= {"/ready"}  # "ok" or "down" per service, for the load balancer's readiness probe
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import psycopg
 from fastapi import APIRouter, Depends, File, Header, Path, Query, Response, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.exc import IntegrityError
@@ -188,8 +189,18 @@ async def post_scan_batch(
 ) -> ScanBatchOut:
     """Upload buffered scans (offline handheld, conveyor tunnel); answers each in order.
     Client scan ids make a re-upload harmless."""
-    results = await run_in_threadpool(scan_many, session, data.scans, principal)
+    results = await run_in_threadpool(_scan_batch, session, data.scans, principal)
     return ScanBatchOut(results=results)
+
+
+def _scan_batch(session: Session, scans: list[ScanIn], principal: Principal) -> list[ScanOut]:
+    try:
+        return scan_many(session, scans, principal)
+    except (IntegrityError, psycopg.IntegrityError):
+        # Another process logged one of these client scan ids first (the hot statements raise
+        # the driver's own error): judged again, that scan is answered as its replay.
+        session.rollback()
+        return scan_many(session, scans, principal)
 
 
 @api.get("/scans", response_model=list[ScanLogRow])

@@ -73,11 +73,16 @@ def pydantic_issues(error: ValidationError) -> list[FieldIssue]:
 def _refused(candidate: Candidate, issues: list[FieldIssue]) -> RowResult:
     return RowResult(
         index=candidate.index,
-        order_no=candidate.raw.get("order_no"),
+        order_no=_text_or_none(candidate.raw.get("order_no")),
         rows=candidate.rows,
         status="refused",
         errors=[issue.as_dict() for issue in issues],
     )
+
+
+def _text_or_none(value: object) -> str | None:
+    """A refused row's order number as given, unless it was not text at all."""
+    return value if isinstance(value, str) else None
 
 
 def _answer(candidate: Candidate, outcome: Outcome) -> RowResult:
@@ -201,11 +206,19 @@ def _order_fields(row: dict[str, str]) -> dict[str, Any]:
 
 def csv_candidates(text: str) -> list[Candidate]:
     """One row per order line; rows sharing merchant and order_no make one order."""
-    reader = csv.DictReader(io.StringIO(text))
+    try:
+        return _candidates(csv.DictReader(io.StringIO(text, newline="")))
+    except csv.Error as error:
+        message = f"the CSV cannot be read: {error}"
+        raise ValidationFailed.one("file", "unreadable_csv", message) from error
+
+
+def _candidates(reader: csv.DictReader[str]) -> list[Candidate]:
     _check_header([name.strip() for name in reader.fieldnames or []])
     orders: dict[tuple[str, str], Candidate] = {}
     for number, raw_row in enumerate(reader, start=2):
-        row = {(k or "").strip(): (v or "").strip() for k, v in raw_row.items()}
+        # Cells beyond the header come under the key None, as a list: they name no column.
+        row = {k.strip(): (v or "").strip() for k, v in raw_row.items() if isinstance(k, str)}
         key = (row["merchant"], row["order_no"])
         if key not in orders:
             orders[key] = Candidate(index=len(orders), raw=_order_fields(row))

@@ -67,8 +67,12 @@ _BY_BAG = _parcel_columns().where(
     )
 )
 _BAG = select(col(Bag.id), col(Bag.warehouse_id)).where(col(Bag.label) == bindparam("code"))
+# Station names repeat across warehouses (dock-1), so a client scan id is one warehouse's.
 _REPLAY = HotStatement(
-    select(col(Scan.id), col(Scan.outcome), col(Scan.message), col(Scan.parcel_id)).where(
+    select(col(Scan.id), col(Scan.outcome), col(Scan.message), col(Scan.parcel_id))
+    .join(Warehouse, col(Warehouse.id) == col(Scan.warehouse_id))
+    .where(
+        col(Warehouse.code) == bindparam("warehouse"),
         col(Scan.station) == bindparam("station"),
         col(Scan.client_scan_id) == bindparam("client_scan_id"),
     )
@@ -113,7 +117,7 @@ _SCAN_DEFAULTS: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class EarlierScan:
-    """A scan already logged under the same station and client scan id."""
+    """A scan already logged under the same warehouse, station and client scan id."""
 
     id: int
     outcome: str
@@ -144,8 +148,11 @@ def parcels_in_bag(session: Session, bag_id: int) -> list[ParcelView]:
     return [ParcelView(*row) for row in rows]
 
 
-def replayed_scan(session: Session, station: str, client_scan_id: str) -> EarlierScan | None:
-    params = {"station": station, "client_scan_id": client_scan_id}
+def replayed_scan(
+    session: Session, warehouse: str, station: str, client_scan_id: str
+) -> EarlierScan | None:
+    """The scan logged before at this warehouse's station under the same client scan id."""
+    params = {"warehouse": warehouse, "station": station, "client_scan_id": client_scan_id}
     row = _REPLAY.first(session, params)
     return EarlierScan(row[0] or 0, row[1], row[2], row[3]) if row else None
 

@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import psycopg
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -49,17 +50,24 @@ _groups: dict[str, ScanGroup] = {}
 _groups_lock = threading.Lock()
 
 
+def new_scan_group() -> ScanGroup:
+    """A group commit of scans. A scan racing the same client scan id in another process loses
+    on the unique constraint, raised by SQLAlchemy or, from a hot statement run on the driver's
+    own cursor, by psycopg itself: it is rolled back and run again, and answered as the
+    winner's replay."""
+    return GroupCommit(
+        _scan_one, guard=sqlite_writer_turn, retry_on=(IntegrityError, psycopg.IntegrityError)
+    )
+
+
 def scan_group(warehouse: str) -> ScanGroup:
     """The group commit of one warehouse's scans in this process.
 
     Scans arriving together (stations at peak) share one transaction on one thread; each
-    warehouse has its own, so one floor's round trips never wait behind another's. A scan racing
-    the same client scan id in another process is answered as that one's replay."""
+    warehouse has its own, so one floor's round trips never wait behind another's."""
     with _groups_lock:
         if warehouse not in _groups:
-            _groups[warehouse] = GroupCommit(
-                _scan_one, guard=sqlite_writer_turn, retry_on=(IntegrityError,)
-            )
+            _groups[warehouse] = new_scan_group()
         return _groups[warehouse]
 
 

@@ -51,6 +51,16 @@ def stored_key(merchant: str, key: str | None) -> str | None:
     return f"{merchant}:{key}" if key else None
 
 
+def _foreign(book: Book, item: Item, scope: int | None) -> Outcome | None:
+    """A merchant posting for another merchant is refused before any replay is looked at: the
+    stored key is made from the merchant in the body, so that merchant must be the caller."""
+    merchant_id = book.merchants.get(item.data.merchant)
+    if scope is None or merchant_id is None or merchant_id == scope:
+        return None
+    error = ValidationFailed.one("merchant", "not_your_merchant", "you may only post your orders")
+    return Outcome(item.data.order_no, error=error)
+
+
 def _replay(item: Item, earlier: tuple[int, str]) -> Outcome:
     order_id, order_no = earlier
     if order_no != item.data.order_no:
@@ -63,6 +73,23 @@ def _replay(item: Item, earlier: tuple[int, str]) -> Outcome:
     return Outcome(order_no, order_id, replayed=True)
 
 
+def _judge_one(
+    book: Book, ledger: Ledger, item: Item, scope: int | None, keyed: dict[str, tuple[int, str]]
+) -> Outcome:
+    refused = _foreign(book, item, scope)
+    if refused is not None:
+        return refused
+    if item.key is not None and item.key in keyed:
+        return _replay(item, keyed[item.key])
+    outcome = Outcome(item.data.order_no)
+    try:
+        now = outbox.utcnow()
+        outcome.taken = judge(book, ledger, item.data, merchant_scope=scope, key=item.key, now=now)
+    except DomainError as error:
+        outcome.error = error
+    return outcome
+
+
 def _judge_all(
     book: Book,
     ledger: Ledger,
@@ -71,21 +98,7 @@ def _judge_all(
     keyed: dict[str, tuple[int, str]],
 ) -> list[Outcome]:
     scope = principal.merchant_id if principal.role == Role.merchant else None
-    now = outbox.utcnow()
-    outcomes = []
-    for item in items:
-        if item.key is not None and item.key in keyed:
-            outcomes.append(_replay(item, keyed[item.key]))
-            continue
-        outcome = Outcome(item.data.order_no)
-        try:
-            outcome.taken = judge(
-                book, ledger, item.data, merchant_scope=scope, key=item.key, now=now
-            )
-        except DomainError as error:
-            outcome.error = error
-        outcomes.append(outcome)
-    return outcomes
+    return [_judge_one(book, ledger, item, scope, keyed) for item in items]
 
 
 def take_orders(
@@ -119,8 +132,11 @@ def _take(
 ) -> list[Outcome]:
     orders = [item.data for item in items]
     book = intake_repo.load_book(session, orders)
-    keyed = intake_repo.keyed_orders(session, {i.key for i in items if i.key is not None})
+    # Numbers before keys: an order whose number is seen taken was committed before the keys
+    # are read, so a concurrent twin with the same key is seen as the replay it is, not as a
+    # duplicate order number.
     intake_repo.fill_ledger(session, ledger, orders)
+    keyed = intake_repo.keyed_orders(session, {i.key for i in items if i.key is not None})
     outcomes = _judge_all(book, ledger, items, principal, keyed)
     if not dry_run:
         _store(session, [o for o in outcomes if o.taken is not None], principal)

@@ -165,7 +165,9 @@ class Scan(SQLModel, table=True):
 
     __tablename__ = "scans"
     __table_args__ = (
-        UniqueConstraint("station", "client_scan_id"),
+        UniqueConstraint(
+            "warehouse_id", "station", "client_scan_id", name="uq_scans_client_scan_id"
+        ),
         Index("ix_scans_station_id", "warehouse_id", "station", "id"),
     )
 

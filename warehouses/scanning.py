@@ -297,10 +297,10 @@ def warehouse_id_of(session: Session, code: str) -> int:
 
 
 def scan(session: Session, data: ScanIn, principal: Principal) -> ScanOut:
-    """Judge, log and act on one scan; idempotent per station and client scan id."""
+    """Judge, log and act on one scan; idempotent per warehouse, station and client scan id."""
     principal.require_warehouse(data.warehouse)
     if data.client_scan_id:
-        earlier = repo.replayed_scan(session, data.station, data.client_scan_id)
+        earlier = repo.replayed_scan(session, data.warehouse, data.station, data.client_scan_id)
         if earlier is not None:
             return _replay(session, earlier)
     parcels = repo.parcels_by_code(session, data.code)

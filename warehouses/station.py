@@ -81,6 +81,9 @@ def _refuse_if_declared(session: Session, scan: Scan) -> None:
             "already_declared",
             f"parcel {scan.parcel_id} is already declared to customs ({state}); "
             "a broker must cancel the declaration before the scan can be undone",
+            field="station",
+            message_zh=f"包裹 {scan.parcel_id} 已向海关申报（{state}），"
+            "须由报关员撤销申报后才能撤销扫描",
         )
 
 

@@ -207,3 +207,22 @@ def test_cli_import_orders_reports_rows_and_stores_the_good(floor: Floor, tmp_pa
     assert "2 accepted" in result.output and "1 refused" in result.output
     assert "buyer.id_number" in result.output
     assert _stored()[0] == 2
+
+
+def test_a_batch_row_whose_order_number_is_not_text_is_refused_by_name(floor: Floor) -> None:
+    response = floor.client.post(
+        "/api/v1/orders/batch", json={"orders": [{"order_no": []}]}, headers=floor.admin
+    )
+    assert response.status_code == 200
+    [row] = response.json()["results"]
+    assert row["status"] == "refused" and row["order_no"] is None
+
+
+@pytest.mark.parametrize("content", [b"\r0\r\n", b'"unclosed,quote\n', b"a,b\n1,2,3,4\n"])
+def test_a_malformed_csv_is_refused_not_a_server_error(floor: Floor, content: bytes) -> None:
+    response = floor.client.post(
+        "/api/v1/orders/import",
+        files={"file": ("orders.csv", content, "text/csv")},
+        headers=floor.admin,
+    )
+    assert response.status_code == 422, response.text
