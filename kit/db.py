@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sqlalchemy import ClauseElement, Executable, Index, Table, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -227,7 +228,14 @@ class HotStatement:
         driver = connection.connection.driver_connection
         assert driver is not None
         sql = self._sql or self._compile(connection.dialect)
-        return driver.execute(sql, _driver_values({**self._defaults, **params}), prepare=True)
+        try:
+            return driver.execute(sql, _driver_values({**self._defaults, **params}), prepare=True)
+        except psycopg.OperationalError as exc:
+            # SQLAlchemy never sees the driver's own error: without this the dead connection
+            # goes back to the pool and costs the next request a 503 too.
+            if driver.closed or driver.broken:
+                connection.invalidate(exc)
+            raise
 
     def _compile(self, dialect: Any) -> str:
         assert isinstance(self.statement, ClauseElement)
