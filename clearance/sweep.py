@@ -53,10 +53,10 @@ def sweep_clearance() -> int:
     return released + int(undeclared) + len(redeclare) + int(send) + int(ship) + picked + flagged
 
 
-def release_claims(session: Session, older_than_s: float | None = None) -> int:
-    """Put receipt files back that a killed worker claimed and never finished."""
-    age = pipeline_settings().claim_stale_s if older_than_s is None else older_than_s
-    return sum(g.release_stale_claims(age) for g in receiving_gateways(session))
+def release_claims(session: Session, dead_after_s: float | None = None) -> int:
+    """Put receipt files back whose claimer's heartbeat stopped (a killed or frozen worker)."""
+    age = pipeline_settings().claim_dead_after_s if dead_after_s is None else dead_after_s
+    return sum(g.release_dead_claims(age) for g in receiving_gateways(session))
 
 
 def _any(session: Session, query: Any) -> bool:
