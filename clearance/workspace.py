@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlmodel import Session, col
 
 from clearance.actions import CORRECTABLE
@@ -256,10 +256,7 @@ def _waiting_for_disk(session: Session, visible: dict[int, str]) -> dict[str, An
     waiting = (
         select(col(CustomsMessage.case_id), col(CustomsMessage.transport_error))
         .join(ClearanceCase, col(ClearanceCase.id) == col(CustomsMessage.case_id))
-        .where(
-            col(CustomsMessage.transport_state) == "waiting",
-            col(ClearanceCase.warehouse_id).in_(visible),
-        )
+        .where(_refused_by_disk(), col(ClearanceCase.warehouse_id).in_(visible))
         .order_by(col(CustomsMessage.id).desc())
     )
     count = session.scalar(select(func.count()).select_from(waiting.subquery())) or 0
@@ -269,6 +266,12 @@ def _waiting_for_disk(session: Session, visible: dict[int, str]) -> dict[str, An
     rows = [row | {"reason": reasons[row_id]} for row_id, row in _rows_by_id(session, cases)]
     group = _group("waiting_for_disk", "waiting for disk 等待磁盘空间", rows)
     return group | {"count": count, "note": found[0][1] if found else ""}
+
+
+def _refused_by_disk() -> Any:
+    """Waiting, or back in pending for the sweeper's next attempt (attempts stay until sent)."""
+    state, attempts = col(CustomsMessage.transport_state), col(CustomsMessage.attempts)
+    return or_(state == "waiting", and_(state == "pending", attempts > 0))
 
 
 def _rows_by_id(session: Session, cases: Any) -> list[tuple[int, dict[str, Any]]]:
