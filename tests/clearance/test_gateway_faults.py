@@ -179,7 +179,8 @@ class Disk:
     beyond it fails as a full disk does: the file is created, then ENOSPC."""
 
     def __init__(self, under: Path) -> None:
-        self.under, self.capacity = under, 0
+        self.under = under
+        self.capacity: int | None = 0
         self.real = folder._write_file
 
     def write(self, path: Path, data: bytes, *, durable: bool) -> None:
@@ -233,7 +234,7 @@ def test_a_full_folder_that_frees_up_sends_everything_once_by_itself(
     disk = _full_folder(kind, monkeypatch)
     wire()
     order_nos = _matched(40)
-    parts = [EmbeddedWorker().start(), ticker().start()]
+    stops = [EmbeddedWorker().start().stop, ticker().start().stop]
     try:
         _wait(lambda: _transport() == {"waiting": 40}, "every message waiting for the disk")
         assert _temps() == [] and _files(get_settings().send_dir) == 0
@@ -243,8 +244,8 @@ def test_a_full_folder_that_frees_up_sends_everything_once_by_itself(
         disk.capacity = None
         took = _wait(lambda: _transport() == {"written": 40}, "every message sent", RECOVERY_S)
     finally:
-        for part in parts:
-            part.stop()
+        for stop in stops:
+            stop()
     assert took <= RECOVERY_S and _temps() == []
     _each_sent_once(order_nos)
 
