@@ -57,9 +57,13 @@ def _wait(check: Callable[[], bool], what: str, timeout: float = 60) -> float:
     return time.monotonic() - started
 
 
+def _files_under(top: Path) -> list[Path]:
+    """Files below `top`; os.walk passes over folders removed while it walks (a claimer's)."""
+    return [Path(root, name) for root, _, names in os.walk(top) for name in names]
+
+
 def _claims_left() -> list[Path]:
-    claim_dir = gateway().claim_dir
-    return [p for p in claim_dir.rglob("*") if p.is_file()] if claim_dir.exists() else []
+    return _files_under(gateway().claim_dir)
 
 
 @pytest.fixture
@@ -192,7 +196,7 @@ class Disk:
 
 
 def _files(under: Path) -> int:
-    return sum(1 for p in under.rglob("*") if p.is_file()) if under.exists() else 0
+    return len(_files_under(under))
 
 
 def _transport() -> Counter[str]:
@@ -201,7 +205,7 @@ def _transport() -> Counter[str]:
 
 
 def _temps() -> list[Path]:
-    return list(get_settings().data_dir.rglob("*.tmp"))
+    return [p for p in _files_under(get_settings().data_dir) if p.name.endswith(".tmp")]
 
 
 def _full_folder(kind: str, monkeypatch: pytest.MonkeyPatch) -> Disk:
