@@ -96,14 +96,16 @@ def submit_batch(session: Session, cases: list[ClearanceCase]) -> list[int]:
 
 
 def retry_transport(session: Session, case: ClearanceCase, *, actor: str) -> int:
-    """Put messages whose transport failed back to pending and send them again."""
+    """Put messages whose transport failed (or waits for the disk) back to pending and send
+    them again now."""
     assert case.id is not None
     result = session.execute(
         update(CustomsMessage)
         .where(
-            col(CustomsMessage.case_id) == case.id, col(CustomsMessage.transport_state) == "failed"
+            col(CustomsMessage.case_id) == case.id,
+            col(CustomsMessage.transport_state).in_(("failed", "waiting")),
         )
-        .values(transport_state="pending", transport_error=None)
+        .values(transport_state="pending", transport_error=None, next_attempt_at=None)
     )
     count = int(getattr(result, "rowcount", 0) or 0)
     if not count:

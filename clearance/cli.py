@@ -114,9 +114,9 @@ def replay_receipts(
         for start in range(0, len(files), limit):
             for path in files[start : start + limit]:
                 shutil.copyfile(path, exchange.receive_dir / path.name)
-            ingest_batch(exchange, limit, totals)
+            ingest_batch(exchange, limit, totals, settle_s=0)  # copied whole, by us
             progress.advance(task, min(limit, len(files) - start))
-        while ingest_batch(exchange, limit, totals) >= limit:
+        while ingest_batch(exchange, limit, totals, settle_s=0) >= limit:
             pass
     console.print(
         f"{len(files)} files replayed: " + ", ".join(f"{k} {v}" for k, v in totals.items())
@@ -140,7 +140,8 @@ def _exchange_of(session: Session, code: str | None) -> FolderExchange:
 
 def sweep(
     claims_older_than: Annotated[
-        float | None, typer.Option(help="Release claimed receipt files older than this (s)")
+        float | None,
+        typer.Option(help="Release claims whose claimer's heartbeat is older than this (s)"),
     ] = None,
 ) -> None:
     """Relay missed events and re-enqueue whatever the database says is overdue, now."""

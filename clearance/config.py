@@ -20,12 +20,23 @@ DEFAULT_STUCK_AFTER: dict[str, float] = {
 
 
 class PipelineSettings(BaseSettings):
-    """Receipt batching, stale claims and stuck thresholds (e.g. CLEARWAY_STUCK_AFTER='{...}')."""
+    """Receipt batching, claims, send retries and stuck thresholds (e.g.
+    CLEARWAY_STUCK_AFTER='{...}')."""
 
     model_config = SettingsConfigDict(env_prefix="CLEARWAY_", env_file=".env", extra="ignore")
 
     receipt_batch: int = Field(default=500, ge=1, le=5000)
-    claim_stale_s: float = Field(default=300.0, gt=0)
+    # A claimer refreshes its heartbeat five times in this; silent longer, it is taken for dead
+    # and the sweeper puts its claimed receipt files back.
+    claim_dead_after_s: float = Field(default=10.0, gt=0)
+    # A receipt file is claimed only once nothing touched it for this long (still being written).
+    receipt_settle_s: float = Field(default=1.0, ge=0)
+    # An unreadable receipt is read again until this long after it was first seen, then set aside.
+    unreadable_grace_s: float = Field(default=60.0, ge=0)
+    # A message the disk could not take (full, quota, I/O error) is written again after this,
+    # doubling per attempt up to the cap.
+    send_retry_s: float = Field(default=5.0, gt=0)
+    send_retry_max_s: float = Field(default=300.0, gt=0)
     # A declaration that broke the XSD is built again after this, doubling per failure up to
     # the cap, or at the next sweep once its order was corrected.
     redeclare_backoff_s: float = Field(default=60.0, gt=0)

@@ -116,28 +116,49 @@ def ingest_receipts() -> dict[str, int]:
     return dict(totals)
 
 
-def ingest_batch(exchange: FolderExchange, limit: int, totals: Counter[str]) -> int:
-    """Claim up to `limit` files, store them in one transaction, then archive them."""
-    claimed = list(exchange.claim_receipts(limit))
+def ingest_batch(
+    exchange: FolderExchange, limit: int, totals: Counter[str], *, settle_s: float | None = None
+) -> int:
+    """Claim up to `limit` settled files, store them in one transaction, then archive them;
+    returns how many were claimed and finished. Whatever fails on the way goes back at once."""
+    settings, batch = pipeline_settings(), Counter[str]()
+    settle = settings.receipt_settle_s if settle_s is None else settle_s
+    with exchange.claiming(settings.claim_dead_after_s / 5):
+        claimed = list(exchange.claim_receipts(limit, settle))
+        readable = _readable(exchange, claimed, batch, settings.unreadable_grace_s)
+        if readable:
+            _store(exchange, readable, batch)
+    totals.update(batch)
+    return len(claimed) - batch["retrying"]
+
+
+def _readable(
+    exchange: FolderExchange, claimed: list[IncomingFile], totals: Counter[str], grace_s: float
+) -> list[tuple[IncomingFile, ReceiptFile]]:
+    """The claimed files that parse; tax bills archived, unreadable ones put back or set aside."""
     readable: list[tuple[IncomingFile, ReceiptFile]] = []
     for incoming in claimed:
         try:
             parsed = parse_receipts(incoming.data)
         except DomainError as exc:
-            if exc.code == TAX_BILL:
-                # CEB816 is a tax bill, not a status: kept in the dated archive for the ledger.
-                exchange.done_many([incoming])
-                totals["tax_bill"] += 1
-                continue
-            log.warning("receipt %s refused: %s", incoming.name, exc)
-            exchange.failed(incoming, f"{exc.code}: {exc.message}")
-            totals["refused"] += 1
+            totals[_unreadable(exchange, incoming, exc, grace_s)] += 1
             continue
         raw = incoming.data.decode("utf-8", "replace")
         readable.append((incoming, ReceiptFile(incoming.name, raw, parsed)))
-    if readable:
-        _store(exchange, readable, totals)
-    return len(claimed)
+    return readable
+
+
+def _unreadable(
+    exchange: FolderExchange, incoming: IncomingFile, exc: DomainError, grace_s: float
+) -> str:
+    if exc.code == TAX_BILL:
+        # CEB816 is a tax bill, not a status: kept in the dated archive for the ledger.
+        exchange.done_many([incoming])
+        return "tax_bill"
+    if not exchange.unreadable(incoming, f"{exc.code}: {exc.message}", grace_s):
+        return "retrying"  # perhaps still being written: read again after the grace
+    log.warning("receipt %s refused: %s", incoming.name, exc)
+    return "refused"
 
 
 def _store(
@@ -149,8 +170,6 @@ def _store(
         with session_scope() as session:
             totals.update(ingest_files(session, [file for _, file in readable]))
     except (DataError, IntegrityError):
-        if len(readable) == 1:
-            raise
         # One file the database refuses must not hold back the others: store them one by one.
         for item in readable:
             _store_alone(exchange, item, totals)

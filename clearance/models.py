@@ -37,9 +37,13 @@ class CustomsMessage(SQLModel, table=True):
     """A message built for customs; transport state is kept apart from customs' decision."""
 
     __tablename__ = "customs_messages"
-    # Partial: what the submit stage still has to hand to a gateway (migration 0010).
+    # Partial: what the submit stage still has to hand to a gateway (migration 0010), and what
+    # waits for the disk, by when it is due again (migration 0011).
     __table_args__ = (
         partial_index("ix_customs_messages_pending", "id", "transport_state = 'pending'"),
+        partial_index(
+            "ix_customs_messages_waiting", "next_attempt_at", "transport_state = 'waiting'"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -53,6 +57,9 @@ class CustomsMessage(SQLModel, table=True):
     file_name: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utcnow)
     written_at: datetime | None = None
+    # Writes the disk refused for a passing reason, and when the sweeper tries again (waiting).
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
 
 
 class Receipt(SQLModel, table=True):

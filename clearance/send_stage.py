@@ -3,14 +3,17 @@ the batch's messages, cases, parcels and events are written with one statement p
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlmodel import Session, col
 
+from clearance.config import pipeline_settings
 from clearance.exchange import gateway_for
-from clearance.gateway.folder import FolderExchange
+from clearance.gateway.folder import FolderExchange, PartlySent, is_transient
 from clearance.gateway.port import OutgoingMessage
 from clearance.models import ClearanceCase, CustomsMessage
 from clearance.rows import lock_in_id_order, table_of, update_by_id
@@ -29,6 +32,7 @@ class _Sent:
     row: Any
     file_name: str | None = None
     error: str | None = None
+    transient: bool = False  # the disk may take it later: it waits, it has not failed
 
 
 def _claim(session: Session, where: list[Any], limit: int | None) -> list[_Sent]:
@@ -36,7 +40,13 @@ def _claim(session: Session, where: list[Any], limit: int | None) -> list[_Sent]
     message, case = table_of(CustomsMessage), table_of(ClearanceCase)
     query = (
         select(message.c.id, message.c.message_type, message.c.guid, message.c.app_type)
-        .add_columns(message.c.xml, case.c.id.label("case_id"), case.c.order_id, case.c.state)
+        .add_columns(
+            message.c.attempts,
+            message.c.xml,
+            case.c.id.label("case_id"),
+            case.c.order_id,
+            case.c.state,
+        )
         .add_columns(case.c.cop_no, case.c.warehouse_id, case.c.parcel_id)
         .join(case, case.c.id == message.c.case_id)
         .where(message.c.transport_state == "pending", *where)
@@ -71,8 +81,7 @@ def _send_all(session: Session, claimed: list[_Sent]) -> int:
     for warehouse_id, items in by_warehouse.items():
         _write_files(gateway_for(session, warehouse_id), items)
     written = [item for item in claimed if item.error is None]
-    failed = [item for item in claimed if item.error is not None]
-    _record(session, written, failed)
+    _record(session, written, [item for item in claimed if item.error is not None])
     return len(written)
 
 
@@ -81,30 +90,74 @@ def _outgoing(item: _Sent) -> OutgoingMessage:
 
 
 def _write_files(gateway: FolderExchange, items: list[_Sent]) -> None:
-    """One disk wait for the batch; when it fails, each file alone, so only the bad ones fail."""
+    """One disk wait per batch. A refused batch is halved until a write succeeds, then grows
+    back, so a nearly full disk takes what fits; a message refused alone fails if the error is
+    permanent, and leaves itself and the rest waiting if it is passing (the disk is full)."""
+    size, start = len(items), 0
+    while start < len(items):
+        chunk = items[start : start + size]
+        sent, exc = _write_chunk(gateway, chunk)
+        start += sent
+        if exc is None:
+            size = min(len(items), size * 2)
+        elif sent or len(chunk) > 1:
+            size = max(1, len(chunk) // 2)
+        elif is_transient(exc):
+            _refused(items[start:], exc)
+            return
+        else:
+            _refused(chunk, exc)
+            start += 1
+
+
+def _write_chunk(gateway: FolderExchange, chunk: list[_Sent]) -> tuple[int, OSError | None]:
+    """How many of `chunk` reached the send folder (in order), and the error that stopped it."""
+    error: OSError | None = None
     try:
-        names = gateway.send_many([_outgoing(item) for item in items])
-    except OSError:
-        for item in items:
-            try:
-                item.file_name = gateway.send(_outgoing(item))
-            except OSError as exc:
-                item.error = str(exc)[:1000]
-        return
-    for item, name in zip(items, names, strict=True):
+        names = gateway.send_many([_outgoing(item) for item in chunk])
+    except PartlySent as exc:
+        names, error = exc.sent, exc
+    except OSError as exc:
+        return 0, exc
+    for item, name in zip(chunk, names, strict=False):
         item.file_name = name
+    return len(names), error
 
 
-def _record(session: Session, written: list[_Sent], failed: list[_Sent]) -> None:
+def _refused(items: list[_Sent], exc: OSError) -> None:
+    reason = _reason(exc)
+    for item in items:
+        item.error, item.transient = reason, is_transient(exc)
+
+
+def _reason(exc: OSError) -> str:
+    code = errno.errorcode.get(exc.errno or 0, "OSError")
+    return f"{code}: {exc.strerror or exc} ({exc.filename or 'send folder'})"[:1000]
+
+
+def retry_delay(attempts: int, base_s: float, max_s: float) -> float:
+    """Pure rule: base_s after the first refusal, doubling per attempt, at most max_s."""
+    return min(max_s, base_s * 2 ** min(attempts - 1, 30))
+
+
+def _record(session: Session, written: list[_Sent], refused: list[_Sent]) -> None:
     now = utcnow()
     rows = [_state(item, "written", now) for item in written]
-    update_by_id(session, table_of(CustomsMessage), rows + [_state(i, "failed") for i in failed])
+    rows += [_state(item, "failed") for item in refused if not item.transient]
+    rows += [_waiting(item, now) for item in refused if item.transient]
+    update_by_id(session, table_of(CustomsMessage), rows)
     submitted = _submit_cases(session, [i for i in written if i.row.message_type == "CEB621"])
     events = [
         _event(i, "clearance.submitted" if i.row.case_id in submitted else "clearance.message_sent")
         for i in written
     ]
-    events += [_event(item, "clearance.transport_failed") for item in failed]
+    events += [_event(item, "clearance.transport_failed") for item in refused if not item.transient]
+    # Once per spell of waiting, not per attempt: a day-long full disk is one event a message.
+    events += [
+        _event(item, "clearance.transport_waiting")
+        for item in refused
+        if item.transient and not item.row.attempts
+    ]
     outbox.record_many(session, events)
 
 
@@ -115,7 +168,16 @@ def _state(item: _Sent, state: str, now: Any = None) -> dict[str, Any]:
         "transport_error": item.error,
         "file_name": item.file_name,
         "written_at": now,
+        "attempts": 0 if state == "written" else item.row.attempts,
+        "next_attempt_at": None,
     }
+
+
+def _waiting(item: _Sent, now: datetime) -> dict[str, Any]:
+    settings, attempts = pipeline_settings(), item.row.attempts + 1
+    delay = retry_delay(attempts, settings.send_retry_s, settings.send_retry_max_s)
+    waiting = _state(item, "waiting")
+    return waiting | {"attempts": attempts, "next_attempt_at": now + timedelta(seconds=delay)}
 
 
 def _submit_cases(session: Session, items: list[_Sent]) -> set[int]:

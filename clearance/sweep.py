@@ -36,7 +36,8 @@ def sweep_clearance() -> int:
         released = release_claims(session)
         undeclared = _undeclared_parcels(session, cutoff)
         redeclare = redeclare_due(session, cutoff)
-        send = _pending_messages(session, cutoff)
+        resend = resend_due(session)
+        send = resend > 0 or _pending_messages(session, cutoff)
         ship = _gated_waiting(session, cutoff)
         picked = _mark_picked_up(session)
         flagged = flag_stuck(session)
@@ -50,13 +51,14 @@ def sweep_clearance() -> int:
             jobs.enqueue_once(queue, job)
     if redeclare:
         jobs.enqueue("declare", REDECLARE, redeclare)
-    return released + int(undeclared) + len(redeclare) + int(send) + int(ship) + picked + flagged
+    moved = released + resend + picked + flagged
+    return moved + int(undeclared) + len(redeclare) + int(send) + int(ship)
 
 
-def release_claims(session: Session, older_than_s: float | None = None) -> int:
-    """Put receipt files back that a killed worker claimed and never finished."""
-    age = pipeline_settings().claim_stale_s if older_than_s is None else older_than_s
-    return sum(g.release_stale_claims(age) for g in receiving_gateways(session))
+def release_claims(session: Session, dead_after_s: float | None = None) -> int:
+    """Put receipt files back whose claimer's heartbeat stopped (a killed or frozen worker)."""
+    age = pipeline_settings().claim_dead_after_s if dead_after_s is None else dead_after_s
+    return sum(g.release_dead_claims(age) for g in receiving_gateways(session))
 
 
 def _any(session: Session, query: Any) -> bool:
@@ -152,6 +154,19 @@ def _gated_waiting(session: Session, cutoff: datetime) -> bool:
         )
     )
     return _any(session, query)
+
+
+def resend_due(session: Session) -> int:
+    """Messages that waited for the disk and whose next attempt is due go back to pending."""
+    result = session.execute(
+        update(CustomsMessage)
+        .where(
+            col(CustomsMessage.transport_state) == "waiting",
+            col(CustomsMessage.next_attempt_at) <= utcnow(),
+        )
+        .values(transport_state="pending")
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _pending_messages(session: Session, cutoff: datetime) -> bool:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlmodel import Session, col
 
 from clearance.actions import CORRECTABLE
@@ -231,6 +231,7 @@ def exceptions(session: Session, principal: Principal) -> list[dict[str, Any]]:
     groups.append(
         _group("transport_failed", "transport failed 传输失败", _failed(session, visible))
     )
+    groups.append(_waiting_for_disk(session, visible))
     return groups
 
 
@@ -247,6 +248,35 @@ def _rows(session: Session, cases: list[ClearanceCase]) -> list[dict[str, Any]]:
             _summary(case, order.order_no if order else "?", codes.get(case.warehouse_id, "?"))
         )
     return rows
+
+
+def _waiting_for_disk(session: Session, visible: dict[int, str]) -> dict[str, Any]:
+    """Messages the send folder refused for a passing reason (a full disk): how many, why, and
+    the cases they belong to; the sweeper sends them by itself once the disk takes them."""
+    waiting = (
+        select(col(CustomsMessage.case_id), col(CustomsMessage.transport_error))
+        .join(ClearanceCase, col(ClearanceCase.id) == col(CustomsMessage.case_id))
+        .where(_refused_by_disk(), col(ClearanceCase.warehouse_id).in_(visible))
+        .order_by(col(CustomsMessage.id).desc())
+    )
+    count = session.scalar(select(func.count()).select_from(waiting.subquery())) or 0
+    found = session.execute(waiting.limit(LIST_LIMIT)).tuples().all()
+    reasons = dict(found)
+    cases = session.scalars(select(ClearanceCase).where(col(ClearanceCase.id).in_(reasons)))
+    rows = [row | {"reason": reasons[row_id]} for row_id, row in _rows_by_id(session, cases)]
+    group = _group("waiting_for_disk", "waiting for disk 等待磁盘空间", rows)
+    return group | {"count": count, "note": found[0][1] if found else ""}
+
+
+def _refused_by_disk() -> Any:
+    """Waiting, or back in pending for the sweeper's next attempt (attempts stay until sent)."""
+    state, attempts = col(CustomsMessage.transport_state), col(CustomsMessage.attempts)
+    return or_(state == "waiting", and_(state == "pending", attempts > 0))
+
+
+def _rows_by_id(session: Session, cases: Any) -> list[tuple[int, dict[str, Any]]]:
+    listed = list(cases)
+    return [(c.id or 0, row) for c, row in zip(listed, _rows(session, listed), strict=True)]
 
 
 def _failed(session: Session, visible: dict[int, str]) -> list[dict[str, Any]]:

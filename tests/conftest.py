@@ -114,6 +114,9 @@ def _configure(monkeypatch: pytest.MonkeyPatch, stack: Stack) -> None:
         "SIMULATOR_DELAY_S": "0.05",
         "RECEIPT_POLL_S": "0.1",
         "RELAY_GRACE_S": "2",
+        # Tests write receipt files whole; the tests of slow writers set their own.
+        "RECEIPT_SETTLE_S": "0",
+        "UNREADABLE_GRACE_S": "0",
     }
     for key, value in values.items():
         monkeypatch.setenv(f"CLEARWAY_{key}", value)

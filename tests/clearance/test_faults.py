@@ -34,7 +34,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.production]
 @pytest.fixture
 def production(request, monkeypatch, tmp_path) -> Iterator[Stack]:
     for key, value in {
-        "CLAIM_STALE_S": "2",
+        "CLAIM_DEAD_AFTER_S": "2",
         "RECEIPT_BATCH": "100",
         "SWEEP_INTERVAL_S": "1",
     }.items():

@@ -109,12 +109,14 @@ def test_claims_of_a_dead_worker_are_put_back(stack: Stack) -> None:
     with session_scope() as session:
         seeded = seed_submitted_cases(session, 2)
     write_receipts(exchange.receive_dir, receipts_for(seeded))
-    claimed = list(exchange.claim_receipts(3))
-    old = time.time() - 3600
-    for incoming in claimed:
-        os.utime(incoming.path, (old, old))
-    with session_scope() as session:
-        assert release_claims(session) == 3
+    with exchange.claiming(heartbeat_s=60):
+        claimed = list(exchange.claim_receipts(3))
+        with session_scope() as session:
+            assert release_claims(session) == 0, "a beating claimer keeps its claims"
+        old = time.time() - 3600
+        os.utime(exchange.owner_dir / ".heartbeat", (old, old))  # as if it stopped beating
+        with session_scope() as session:
+            assert release_claims(session) == len(claimed) == 3
     assert len(exchange.waiting()) == len(receipts_for(seeded))
 
 
