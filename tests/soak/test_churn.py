@@ -39,7 +39,6 @@ SETTLE_S = 240.0  # after the churn, the bound for every parcel to reach `releas
 SETTINGS = {
     "EMBEDDED_SIMULATOR": "false",
     "SWEEP_INTERVAL_S": "1",
-    "CLAIM_STALE_S": "3",
     "SIMULATOR_REJECT_RATE": "0",
 }
 
