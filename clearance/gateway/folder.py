@@ -14,11 +14,11 @@ import socket
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from datetime import datetime
 from pathlib import Path
 
 from clearance.gateway.port import IncomingFile, OutgoingMessage
 from declarations import envelope
+from declarations.fmt import china_now, return_time
 
 log = logging.getLogger(__name__)
 HEARTBEAT = ".heartbeat"
@@ -152,8 +152,8 @@ def _move(source: str, target: str) -> None:
 
 
 def _stamp() -> str:
-    now = datetime.now()
-    return now.strftime("%Y%m%d%H%M%S") + f"{now.microsecond // 1000:03d}"
+    """The file name's time, on the customs clock like the receipts' returnTime."""
+    return return_time(china_now())
 
 
 def _settled(entry: os.DirEntry[str], now: float, settle_s: float) -> bool:
@@ -275,7 +275,8 @@ class FolderExchange:
         return not (self.send_dir / file_name).exists()
 
     def _dated(self, kind: str) -> Path:
-        return self.archive_dir / kind / datetime.now().strftime("%Y%m%d")
+        # By Beijing date, as the E-Port transfer client files them, whatever the host's zone.
+        return self.archive_dir / kind / china_now().strftime("%Y%m%d")
 
     def _claim(self, name: str) -> str | None:
         target = os.path.join(self.owner_dir, name)

@@ -137,3 +137,14 @@ def test_annual_limit_year_turns_at_beijing_midnight(
     _spent_at(first["order_no"], (start + after_midnight).astimezone(UTC), "25900.00")
     refused = _next_order_for(first, 12)
     assert ("over_annual_limit" in refused) is counts
+
+
+def test_sent_file_names_and_archive_folders_use_the_beijing_date(
+    foreign_zone: str, tmp_path
+) -> None:
+    exchange = FolderExchange(tmp_path / "s", tmp_path / "r", tmp_path / "a")
+    name = exchange.send(OutgoingMessage("CEB621", "COP1", b"<x/>"))
+    stamp = parse_timestamp(name.rsplit("_", 1)[1].removesuffix(".xml"))
+    assert abs(stamp - _beijing_now()) < timedelta(minutes=1)
+    [folder] = (tmp_path / "a" / "sent").iterdir()
+    assert folder.name == stamp.strftime("%Y%m%d")
