@@ -17,12 +17,15 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from clearance import api as clearance_api
-from clearance import broker_api, broker_pages, printing_api, printing_pages
 from clearance import pages as clearance_pages
-from clearance.metrics import exposition
-from clearance.overview import STATES, counts_by_warehouse
-from clearance.simulator import CustomsSimulator
-from clearance.wiring import ticker, wire
+from clearance.broker import api as broker_api
+from clearance.broker import pages as broker_pages
+from clearance.dashboard.metrics import exposition
+from clearance.dashboard.overview import STATES, counts_by_warehouse
+from clearance.pipeline.wiring import ticker, wire
+from clearance.printing import api as printing_api
+from clearance.printing import pages as printing_pages
+from clearance.simulator.customs import CustomsSimulator
 from kit import api as kit_api
 from kit import login
 from kit.db import get_engine

@@ -15,9 +15,9 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlmodel import col
 
-from clearance.cli import register as register_clearance
-from clearance.simulator import CustomsSimulator
-from clearance.workers import run_worker
+from clearance.pipeline.cli import register as register_clearance
+from clearance.pipeline.workers import run_worker
+from clearance.simulator.customs import CustomsSimulator
 from kit.auth import SYSTEM, ApiKey, Role, create_key, revoke_key
 from kit.db import session_scope
 from kit.errors import DomainError
@@ -25,10 +25,10 @@ from kit.identity_cli import demo_identities, users_app
 from kit.migrate import upgrade
 from kit.queue import QUEUE_NAMES
 from kit.settings import get_settings
-from warehouses.cli import import_orders_command
 from warehouses.demo import MERCHANTS, demo_order, seed_reference
-from warehouses.demo_floor import run_floor
-from warehouses.intake import create_order
+from warehouses.floor.demo_floor import run_floor
+from warehouses.intake.cli import import_orders_command
+from warehouses.intake.service import create_order
 from warehouses.models import Merchant
 from warehouses.profiles import WAREHOUSE_CODES
 

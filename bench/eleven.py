@@ -21,11 +21,11 @@ from sqlmodel import col
 
 from bench.eleven_report import Marks, build_report, open_work, render
 from bench.memory import MemorySampler
-from clearance.autofix import fix_and_resubmit, rejected_cases
-from clearance.labeling import labels_for_orders
-from clearance.models import ClearanceCase
-from clearance.simulator import CustomsSimulator, Rates
-from clearance.wiring import ticker, wire
+from clearance.broker.autofix import fix_and_resubmit, rejected_cases
+from clearance.pipeline.models import ClearanceCase
+from clearance.pipeline.wiring import ticker, wire
+from clearance.printing.labeling import labels_for_orders
+from clearance.simulator.customs import CustomsSimulator, Rates
 from kit.auth import SYSTEM
 from kit.db import session_scope
 from kit.migrate import upgrade
@@ -34,12 +34,12 @@ from kit.queue import QUEUE_NAMES, EmbeddedWorker
 from kit.settings import get_settings
 from labels import SpoolPrinter, render_zpl
 from warehouses.demo import demo_order, seed_reference
-from warehouses.demo_floor import DEMO_STAFF
-from warehouses.floor_writes import grouped_scan_blocking
-from warehouses.intake_batch import take_all
+from warehouses.floor.demo_floor import DEMO_STAFF
+from warehouses.floor.scanning import scan_many
+from warehouses.floor.writes import grouped_scan_blocking
+from warehouses.intake.batch import take_all
 from warehouses.models import Order, Parcel, Scan
 from warehouses.profiles import WAREHOUSE_CODES
-from warehouses.scanning import scan_many
 from warehouses.schemas import ScanIn
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -137,7 +137,7 @@ def _scan_share(
 
 def scan_all(plan: Plan, reads: list[tuple[str, str]], timings: Timings) -> None:
     """`plan.scanners` stations read the parcels in turn; as on the server (POST /scans), the
-    scans waiting at any moment share one transaction (warehouses/floor_writes.py)."""
+    scans waiting at any moment share one transaction (warehouses/floor/writes.py)."""
     shares = [reads[i :: plan.scanners] for i in range(plan.scanners)]
     deadline = timings.marks["start"] + plan.timeout_s
     threads = [

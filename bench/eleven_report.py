@@ -15,7 +15,7 @@ from rich.table import Table
 from sqlalchemy import func, select, text
 from sqlmodel import Session, col
 
-from clearance.models import ClearanceCase
+from clearance.pipeline.models import ClearanceCase
 from kit.db import session_scope
 from kit.outbox import Event
 from warehouses.models import Parcel, Scan

@@ -22,10 +22,12 @@ from bench.stack import bench_stack
 from kit.auth import SYSTEM
 from kit.db import copy_rows, session_scope
 from kit.outbox import EVENT_COLUMNS, Event, utcnow
-from warehouses import bulk, intake, intake_repo
 from warehouses.demo import demo_order
-from warehouses.intake_batch import take_all
-from warehouses.intake_rules import (
+from warehouses.intake import bulk
+from warehouses.intake import repo as intake_repo
+from warehouses.intake import service as intake
+from warehouses.intake.batch import take_all
+from warehouses.intake.rules import (
     LINE_COLUMNS,
     ORDER_COLUMNS,
     PARCEL_COLUMNS,

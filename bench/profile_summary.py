@@ -33,7 +33,7 @@ def _tidy(frame: str) -> str:
 # sometimes reads empty or from the parent, so a process is named by what it runs instead.
 MARKERS = (
     ("CustomsSimulator.run", "customs-sim"),
-    ("clearance/workers.py", "worker"),
+    ("clearance/pipeline/workers.py", "worker"),
     ("bench/eleven.py", "demo"),
 )
 

@@ -23,10 +23,10 @@ from sqlalchemy import func, select
 
 from bench.harness import Row, figure
 from bench.stack import REDIS_URL, configure, drop_database, fresh_database, wipe_prefix
-from clearance.exchange import gateway
-from clearance.jobs import INGEST
-from clearance.loadgen import receipts_for, seed_submitted_cases, write_receipts
-from clearance.models import Receipt
+from clearance.gateway.exchange import gateway
+from clearance.pipeline.jobs import INGEST
+from clearance.pipeline.models import Receipt
+from clearance.simulator.loadgen import receipts_for, seed_submitted_cases, write_receipts
 from kit import queue as jobs
 from kit.db import session_scope
 from kit.migrate import upgrade

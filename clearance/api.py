@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Path, Query, status
 from fastapi.responses import Response
 from pydantic import AwareDatetime
 
-from clearance import dashboard, webhooks
 from clearance.api_models import (
     AllowPrivateIn,
     AttemptOut,
@@ -24,9 +23,11 @@ from clearance.api_models import (
     ShipmentOut,
     ShipmentSummary,
 )
-from clearance.labeling import label_pdf
-from clearance.tracking import ShipmentFilter, find_order, list_shipments, shipment_view
-from clearance.webhook_models import WebhookEndpoint
+from clearance.dashboard import service as dashboard
+from clearance.printing.labeling import label_pdf
+from clearance.tracking.service import ShipmentFilter, find_order, list_shipments, shipment_view
+from clearance.webhooks import service as webhooks
+from clearance.webhooks.models import WebhookEndpoint
 from kit.api import Page, PageParams, page_of, page_params
 from kit.auth import Principal, Role
 from kit.web import Admin, AnyRole, SessionDep, require

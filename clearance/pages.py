@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from clearance import dashboard, webhooks
-from clearance.overview import STATES
-from clearance.tracking import ShipmentFilter, find_order, list_shipments, shipment_view
+from clearance.dashboard import service as dashboard
+from clearance.dashboard.overview import STATES
+from clearance.tracking.service import ShipmentFilter, find_order, list_shipments, shipment_view
+from clearance.webhooks import service as webhooks
 from kit.api import PageParams, page_params
 from kit.auth import Principal, Role
 from kit.pages import templates

@@ -5,8 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import clearance.models  # registers tables, as do the imports below
-import clearance.webhook_models  # noqa: F401
+import clearance.pipeline.models  # registers tables, as do the imports below
+import clearance.webhooks.models  # noqa: F401
 import kit.auth
 import kit.outbox  # noqa: F401
 import warehouses.models  # noqa: F401

@@ -15,11 +15,11 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-import clearance.models  # registers tables, as do the imports below
-import clearance.webhook_models  # noqa: F401
+import clearance.pipeline.models  # registers tables, as do the imports below
+import clearance.webhooks.models  # noqa: F401
 import kit.auth  # noqa: F401
 import warehouses.models  # noqa: F401
-from clearance.simulator import CustomsSimulator
+from clearance.simulator.customs import CustomsSimulator
 from kit import outbox, queue
 from kit.auth import forget_principals
 from kit.db import dispose_engines, get_engine, session_scope

@@ -9,7 +9,7 @@ from sqlmodel import col, select
 from kit.auth import SYSTEM, Role, create_key, create_user
 from kit.db import session_scope
 from tests.factories import order_payload
-from warehouses.intake import create_order
+from warehouses.intake.service import create_order
 from warehouses.models import Merchant
 from warehouses.schemas import OrderIn
 

@@ -14,12 +14,13 @@ from sqlmodel import Session, select
 from kit.auth import Principal, Role
 from kit.settings import get_settings
 from kit.web import SessionDep, require
-from warehouses import bulk, exceptions, pages, station
-from warehouses.bags import create_bag
-from warehouses.floor_writes import BUSY_AFTER_S, busy, grouped_scan, sqlite_writer
-from warehouses.intake import cancel_order, submit_order
+from warehouses.floor import exceptions, pages, station
+from warehouses.floor.bags import create_bag
+from warehouses.floor.scanning import scan_many
+from warehouses.floor.writes import BUSY_AFTER_S, busy, grouped_scan, sqlite_writer
+from warehouses.intake import bulk
+from warehouses.intake.service import cancel_order, submit_order
 from warehouses.models import Merchant, Order, Parcel, Warehouse
-from warehouses.scanning import scan_many
 from warehouses.schemas import (
     BagIn,
     BagOut,
@@ -52,7 +53,7 @@ DryRun = Annotated[bool, Query(description="check every order, store nothing")]
 
 async def one_sqlite_writer() -> AsyncIterator[None]:
     """A floor write's turn at SQLite's single writer, from before its first read until after
-    its commit (warehouses/floor_writes.py). Async, so that PostgreSQL pays no thread hop."""
+    its commit (warehouses/floor/writes.py). Async, so that PostgreSQL pays no thread hop."""
     if not get_settings().is_sqlite:
         yield
         return

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from clearance.gateway.folder import atomic_write
-from clearance.models import ClearanceCase
+from clearance.pipeline.models import ClearanceCase
 from declarations.codes import CEB_NS
 from declarations.receipts import Receipt, build_ceb622
 from kit.db import session_scope

@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import col
 
-from clearance import jobs
-from clearance.autofix import fix_and_resubmit, named_fields, rejected_cases
-from clearance.declare import DeclarationInvalid
-from clearance.models import ClearanceCase, CustomsMessage
-from clearance.simulator import CustomsSimulator, Rates
-from clearance.sweep import DeclareHistory, may_redeclare, redeclare_due
+from clearance.broker.autofix import fix_and_resubmit, named_fields, rejected_cases
+from clearance.pipeline import jobs
+from clearance.pipeline.declare import DeclarationInvalid
+from clearance.pipeline.models import ClearanceCase, CustomsMessage
+from clearance.pipeline.sweep import DeclareHistory, may_redeclare, redeclare_due
+from clearance.simulator.customs import CustomsSimulator, Rates
 from declarations.rules import Problem
 from kit import outbox
 from kit.db import session_scope
@@ -25,9 +25,9 @@ from kit.outbox import utcnow
 from kit.settings import get_settings
 from tests.conftest import Stack
 from tests.identities import place_order
-from warehouses.demo_floor import DEMO_STAFF
+from warehouses.floor.demo_floor import DEMO_STAFF
+from warehouses.floor.scanning import scan
 from warehouses.models import Order, Parcel
-from warehouses.scanning import scan
 from warehouses.schemas import ScanIn
 
 
@@ -94,7 +94,7 @@ def test_an_invalid_declaration_is_not_rebuilt_on_every_sweep(
     stack: Stack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _matched(1)
-    monkeypatch.setattr("clearance.declare_stage.render_message", _invalid)
+    monkeypatch.setattr("clearance.pipeline.declare_stage.render_message", _invalid)
     assert jobs.declare_pending() == 1  # taken, and left matched
     assert [c.state for c in _cases()] == ["matched"]
     assert jobs.declare_pending() == 0  # it has its case: not taken again

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlmodel import col
 
 from app import create_app
-from clearance.models import ClearanceCase, CustomsMessage
+from clearance.pipeline.models import ClearanceCase, CustomsMessage
 from kit.auth import Role
 from kit.db import session_scope
 from kit.settings import get_settings

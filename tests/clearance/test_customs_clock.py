@@ -12,12 +12,12 @@ import pytest
 from lxml import etree
 from sqlmodel import select
 
-from clearance import jobs
-from clearance.declare import build_inventory
 from clearance.gateway.folder import FolderExchange
 from clearance.gateway.port import OutgoingMessage
-from clearance.models import ClearanceCase, CustomsMessage
-from clearance.requests import request_withdrawal
+from clearance.pipeline import jobs
+from clearance.pipeline.declare import build_inventory
+from clearance.pipeline.models import ClearanceCase, CustomsMessage
+from clearance.pipeline.requests import request_withdrawal
 from declarations.fmt import CHINA_TZ, china_time, china_year_start, parse_timestamp
 from kit.auth import SYSTEM
 from kit.db import session_scope
@@ -25,10 +25,10 @@ from kit.errors import ValidationFailed
 from tests.conftest import Stack
 from tests.factories import order_payload
 from tests.identities import place_order
-from warehouses.demo_floor import DEMO_STAFF
-from warehouses.intake import create_order
+from warehouses.floor.demo_floor import DEMO_STAFF
+from warehouses.floor.scanning import scan
+from warehouses.intake.service import create_order
 from warehouses.models import Order
-from warehouses.scanning import scan
 from warehouses.schemas import OrderIn, ScanIn
 
 NS = {"ceb": "http://www.chinaport.gov.cn/ceb"}

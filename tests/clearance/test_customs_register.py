@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from clearance.customs_register import CustomsRegister, Filed, FiledLine
+from clearance.simulator.register import CustomsRegister, Filed, FiledLine
 
 BOOK = ("11010519491231002X", 2026)
 

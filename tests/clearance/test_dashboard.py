@@ -8,8 +8,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from app import create_app
-from clearance import dashboard
-from clearance.models import ClearanceCase
+from clearance.dashboard import service as dashboard
+from clearance.pipeline.models import ClearanceCase
 from kit.auth import Role
 from kit.db import session_scope
 from kit.outbox import record, utcnow

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from clearance.draining import drain
+from clearance.pipeline.draining import drain
 from kit import queue
 from tests.conftest import Stack
 
-FUNC = "clearance.jobs.declare_pending"
+FUNC = "clearance.pipeline.jobs.declare_pending"
 
 
 def _queued() -> list[str | None]:

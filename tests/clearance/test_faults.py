@@ -16,10 +16,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from clearance.exchange import gateway
-from clearance.jobs import ingest_receipts
-from clearance.loadgen import expected_states, receipts_for, seed_submitted_cases, write_receipts
-from clearance.models import Receipt
+from clearance.gateway.exchange import gateway
+from clearance.pipeline.jobs import ingest_receipts
+from clearance.pipeline.models import Receipt
+from clearance.simulator.loadgen import (
+    expected_states,
+    receipts_for,
+    seed_submitted_cases,
+    write_receipts,
+)
 from declarations.receipts import Receipt as Parsed
 from kit import queue
 from kit.db import session_scope
@@ -144,7 +149,7 @@ def test_ten_thousand_receipts_at_once(production: Stack) -> None:
 def test_forking_worker_opens_its_own_connections(production: Stack) -> None:
     receipts = _seed(50)
     write_receipts(gateway().receive_dir, receipts)
-    queue.enqueue("ingest", "clearance.jobs.ingest_receipts")
+    queue.enqueue("ingest", "clearance.pipeline.jobs.ingest_receipts")
     command = [sys.executable, "-m", "cli", "worker", "--fork", "--burst", "--queues", "ingest"]
     finished = subprocess.run(command, cwd=ROOT, env={**os.environ}, timeout=120, check=False)
     assert finished.returncode == 0

@@ -21,14 +21,19 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import col
 
 from app import create_app
-from clearance import jobs
-from clearance.exchange import gateway
 from clearance.gateway import folder
-from clearance.jobs import ingest_batch, ingest_receipts
-from clearance.loadgen import expected_states, receipts_for, seed_submitted_cases, write_receipts
-from clearance.models import ClearanceCase, CustomsMessage, Receipt
-from clearance.send_stage import retry_delay
-from clearance.wiring import ticker, wire
+from clearance.gateway.exchange import gateway
+from clearance.pipeline import jobs
+from clearance.pipeline.jobs import ingest_batch, ingest_receipts
+from clearance.pipeline.models import ClearanceCase, CustomsMessage, Receipt
+from clearance.pipeline.send_stage import retry_delay
+from clearance.pipeline.wiring import ticker, wire
+from clearance.simulator.loadgen import (
+    expected_states,
+    receipts_for,
+    seed_submitted_cases,
+    write_receipts,
+)
 from declarations.receipts import build_ceb622
 from kit.db import session_scope
 from kit.queue import EmbeddedWorker

@@ -10,17 +10,17 @@ from lxml import etree
 from sqlalchemy import func, select
 from sqlmodel import col
 
-from clearance.exchange import gateway
+from clearance.gateway.exchange import gateway
 from clearance.gateway.folder import atomic_write
-from clearance.jobs import ingest_batch, ingest_receipts
-from clearance.loadgen import (
+from clearance.pipeline.jobs import ingest_batch, ingest_receipts
+from clearance.pipeline.models import ClearanceCase, CustomsMessage, Receipt
+from clearance.simulator.loadgen import (
     expected_states,
     receipts_for,
     seed_submitted_cases,
     unique_count,
     write_receipts,
 )
-from clearance.models import ClearanceCase, CustomsMessage, Receipt
 from declarations.codes import CEB_NS
 from declarations.receipts import Receipt as Parsed
 from declarations.receipts import TaxBill, build_ceb622, build_ceb816, build_receipts

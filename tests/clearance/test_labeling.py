@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from clearance.labeling import destination
+from clearance.printing.labeling import destination
 
 
 @pytest.mark.parametrize(

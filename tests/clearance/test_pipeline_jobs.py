@@ -13,12 +13,12 @@ from sqlalchemy import select, update
 from sqlmodel import col
 from typer.testing import CliRunner
 
-from clearance.exchange import configure, gateway, gateway_for, receiving_gateways
+from clearance.gateway.exchange import configure, gateway, gateway_for, receiving_gateways
 from clearance.gateway.port import OutgoingMessage
-from clearance.jobs import cancel_orders, ship_released
-from clearance.loadgen import receipts_for, seed_submitted_cases, write_receipts
-from clearance.models import ClearanceCase, Receipt
-from clearance.sweep import flag_stuck, release_claims
+from clearance.pipeline.jobs import cancel_orders, ship_released
+from clearance.pipeline.models import ClearanceCase, Receipt
+from clearance.pipeline.sweep import flag_stuck, release_claims
+from clearance.simulator.loadgen import receipts_for, seed_submitted_cases, write_receipts
 from cli import app as cli_app
 from declarations.codes import DXP_NS
 from kit import outbox

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from app import create_app
-from clearance.labeling import label_data
+from clearance.printing.labeling import label_data
 from kit import outbox
 from kit.auth import Role
 from kit.db import session_scope

@@ -17,8 +17,8 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from app import create_app
-from clearance.labeling import label_data
-from clearance.printing import PrintJob, sweep_print_jobs
+from clearance.printing.labeling import label_data
+from clearance.printing.service import PrintJob, sweep_print_jobs
 from kit import outbox
 from kit.auth import Role
 from kit.db import session_scope

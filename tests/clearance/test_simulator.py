@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clearance.gateway.folder import atomic_write
-from clearance.simulator import CustomsSimulator, Rates
+from clearance.simulator.customs import CustomsSimulator, Rates
 from declarations import envelope, samples
 from declarations.build import change_of
 from declarations.fmt import CHINA_TZ

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from lxml import etree
 
 from app import create_app
-from clearance.wiring import ticker
+from clearance.pipeline.wiring import ticker
 from declarations.validate import validate
 from kit.queue import EmbeddedWorker
 from kit.settings import get_settings
@@ -117,6 +117,6 @@ def test_thin_path_production_with_worker_processes(production: Stack) -> None:
 
 def test_ticker_is_wired() -> None:
     assert {func for _, _, func in ticker().tasks} == {
-        "clearance.jobs.ingest_receipts",
+        "clearance.pipeline.jobs.ingest_receipts",
         "kit.outbox.sweep",
     }

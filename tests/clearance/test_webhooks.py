@@ -19,9 +19,9 @@ from sqlmodel import col, select
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from app import create_app
-from clearance import webhooks
-from clearance.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from clearance.webhook_security import new_secret, signature_header
+from clearance.webhooks import service as webhooks
+from clearance.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from clearance.webhooks.security import new_secret, signature_header
 from kit import outbox
 from kit.auth import Role
 from kit.db import session_scope

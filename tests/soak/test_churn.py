@@ -21,8 +21,8 @@ import pytest
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from clearance.models import ClearanceCase, CustomsMessage, Receipt
-from clearance.state import state_for_status, status_rank
+from clearance.pipeline.models import ClearanceCase, CustomsMessage, Receipt
+from clearance.pipeline.state import state_for_status, status_rank
 from kit.db import session_scope
 from kit.outbox import Event
 from tests.clearance.workers_harness import ROOT, free_port

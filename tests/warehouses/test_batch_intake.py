@@ -15,9 +15,10 @@ from tests.conftest import Stack
 from tests.factories import auth, order_payload
 from tests.identities import MERCHANT_A, MERCHANT_B, merchant_key
 from tests.warehouses.conftest import Floor, count, events
-from warehouses import bulk, intake_repo
-from warehouses.intake import create_order
-from warehouses.intake_batch import Item, take_orders
+from warehouses.intake import bulk
+from warehouses.intake import repo as intake_repo
+from warehouses.intake.batch import Item, take_orders
+from warehouses.intake.service import create_order
 from warehouses.models import Order, OrderLine, Parcel
 from warehouses.schemas import OrderIn
 

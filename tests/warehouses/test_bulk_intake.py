@@ -14,7 +14,7 @@ from cli import app as cli_app
 from tests.factories import order_payload
 from tests.warehouses.conftest import Floor, count, events
 from warehouses import api
-from warehouses.bulk import LINE_COLUMNS, OPTIONAL_COLUMNS, ORDER_COLUMNS
+from warehouses.intake.bulk import LINE_COLUMNS, OPTIONAL_COLUMNS, ORDER_COLUMNS
 from warehouses.models import Order, OrderLine, Parcel
 
 HEADER = [*ORDER_COLUMNS, *LINE_COLUMNS, *OPTIONAL_COLUMNS]

@@ -8,7 +8,7 @@ import httpx
 
 from tests.browser import live_server
 from tests.warehouses.conftest import Floor, count, events
-from warehouses import floor_writes
+from warehouses.floor import writes as floor_writes
 from warehouses.models import Scan
 
 

@@ -17,7 +17,7 @@ from tests.factories import auth, order_payload
 from tests.identities import MERCHANT_A, MERCHANT_B, merchant_key
 from tests.warehouses.conftest import Floor, count, parcel_state, set_customs_state
 from tests.warehouses.test_bulk_intake import _csv
-from warehouses.floor_writes import new_scan_group
+from warehouses.floor.writes import new_scan_group
 from warehouses.models import Order, Scan
 from warehouses.schemas import ScanIn
 

@@ -1,0 +1,1 @@
+"""The broker's workspace: cases needing a person, corrections, retries, cancels."""

@@ -1,0 +1,1 @@
+"""The operator's view: counts by state, throughput, rates, metrics."""

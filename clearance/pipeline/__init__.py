@@ -1,0 +1,1 @@
+"""Clearance cases from matched parcel to closed: state machine, stages, jobs, sweep."""

@@ -1,0 +1,1 @@
+"""Labels and printers: label data, print jobs on the labels queue, printer setup."""

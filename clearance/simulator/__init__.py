@@ -1,0 +1,1 @@
+"""The customs simulator: answers declarations in the exchange folder like customs."""

@@ -1,0 +1,1 @@
+"""Shipment tracking for merchants: the shipment list, one shipment's timeline."""

@@ -1,0 +1,1 @@
+"""Webhooks: merchant endpoints, signed deliveries with retries, replay."""

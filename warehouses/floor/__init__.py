@@ -1,0 +1,1 @@
+"""The warehouse floor: scans, stations, bags, exceptions and their pages."""
