@@ -16,16 +16,20 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from clearance import api as clearance_api
-from clearance import pages as clearance_pages
 from clearance.broker import api as broker_api
 from clearance.broker import pages as broker_pages
+from clearance.dashboard import api as dashboard_api
+from clearance.dashboard import pages as dashboard_pages
 from clearance.dashboard.metrics import exposition
 from clearance.dashboard.overview import STATES, counts_by_warehouse
 from clearance.pipeline.wiring import ticker, wire
 from clearance.printing import api as printing_api
 from clearance.printing import pages as printing_pages
 from clearance.simulator.customs import CustomsSimulator
+from clearance.tracking import api as tracking_api
+from clearance.tracking import pages as tracking_pages
+from clearance.webhooks import api as webhooks_api
+from clearance.webhooks import pages as webhooks_pages
 from kit import api as kit_api
 from kit import login
 from kit.db import get_engine
@@ -195,9 +199,13 @@ def create_app(*, background: bool = False) -> FastAPI:
     app.add_exception_handler(RedisConnectionError, redis_away)
     app.add_exception_handler(RedisTimeoutError, redis_away)
     app.include_router(warehouses_api.router)
-    app.include_router(clearance_api.router)
+    app.include_router(tracking_api.router)
+    app.include_router(webhooks_api.router)
+    app.include_router(dashboard_api.router)
     app.include_router(login.router)
-    app.include_router(clearance_pages.router)
+    app.include_router(tracking_pages.router)
+    app.include_router(dashboard_pages.router)
+    app.include_router(webhooks_pages.router)
     app.include_router(broker_api.router)
     app.include_router(broker_pages.router)
     app.include_router(printing_api.router)

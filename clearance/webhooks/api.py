@@ -1,17 +1,16 @@
-"""HTTP routes of shipments, webhooks and the dashboard (translate HTTP into service calls)."""
+"""HTTP routes of webhooks: endpoints, their secrets, the delivery log and replay."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, status
-from fastapi.responses import Response
-from pydantic import AwareDatetime
+from fastapi import APIRouter, Depends, Path, status
 
-from clearance.api_models import (
+from clearance.webhooks import service as webhooks
+from clearance.webhooks.models import WebhookEndpoint
+from clearance.webhooks.schemas import (
     AllowPrivateIn,
     AttemptOut,
-    DashboardOut,
     DeliveryOut,
     EndpointIn,
     EndpointOut,
@@ -20,61 +19,15 @@ from clearance.api_models import (
     EventTypesOut,
     ReplayIn,
     ReplayOut,
-    ShipmentOut,
-    ShipmentSummary,
 )
-from clearance.dashboard import service as dashboard
-from clearance.printing.labeling import label_pdf
-from clearance.tracking.service import ShipmentFilter, find_order, list_shipments, shipment_view
-from clearance.webhooks import service as webhooks
-from clearance.webhooks.models import WebhookEndpoint
 from kit.api import Page, PageParams, page_of, page_params
 from kit.auth import Principal, Role
-from kit.web import Admin, AnyRole, SessionDep, require
+from kit.web import Admin, SessionDep, require
 
 router = APIRouter(prefix="/api/v1")
 Merchantish = Annotated[Principal, Depends(require(Role.merchant, Role.admin))]
-Oversight = Annotated[Principal, Depends(require(Role.admin, Role.broker))]
 Paging = Annotated[PageParams, Depends(page_params)]
 EndpointId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-OrderNo = Annotated[str, Path(min_length=1, max_length=60)]
-
-
-@router.get("/shipments", tags=["shipments"], response_model=Page[ShipmentSummary])
-def get_shipments(
-    session: SessionDep,
-    principal: AnyRole,
-    paging: Paging,
-    state: Annotated[str | None, Query(max_length=24, examples=["released"])] = None,
-    warehouse: Annotated[str | None, Query(max_length=8, examples=["HZ"])] = None,
-    order_no: Annotated[str | None, Query(max_length=60)] = None,
-    created_from: AwareDatetime | None = None,
-    created_to: AwareDatetime | None = None,
-) -> Page[ShipmentSummary]:
-    """Shipments the caller may see, newest first, filtered by state, warehouse, date, order."""
-    where = ShipmentFilter(state, warehouse, order_no, created_from, created_to)
-    rows = list_shipments(session, principal, where, paging.limit, paging.cursor)
-    items = [ShipmentSummary.model_validate(row) for row in rows]
-    return page_of(items, [row["id"] for row in rows], paging)
-
-
-@router.get("/shipments/{order_no}", tags=["shipments"], response_model=ShipmentOut)
-def get_shipment(order_no: OrderNo, session: SessionDep, principal: AnyRole) -> dict[str, Any]:
-    """One shipment: its clearance state, customs keys and the timeline of every event."""
-    return shipment_view(session, find_order(session, order_no, principal))
-
-
-@router.get(
-    "/shipments/{order_no}/label.pdf",
-    tags=["shipments"],
-    response_class=Response,
-    responses={200: {"content": {"application/pdf": {}}, "description": "The label"}},
-)
-def get_label(order_no: OrderNo, session: SessionDep, principal: AnyRole) -> Response:
-    """The 100×150 mm parcel label as PDF (Code128 waybill, QR, consignee in Chinese)."""
-    pdf = label_pdf(session, find_order(session, order_no, principal))
-    headers = {"Content-Disposition": f'inline; filename="{order_no}.pdf"'}
-    return Response(pdf, media_type="application/pdf", headers=headers)
 
 
 def _endpoint_out(endpoint: WebhookEndpoint) -> EndpointOut:
@@ -213,10 +166,3 @@ def post_replay(
         session, endpoint, event_id=data.event_id, since=data.since, until=data.until
     )
     return ReplayOut(deliveries=len(made))
-
-
-@router.get("/dashboard", tags=["dashboard"], response_model=DashboardOut)
-def get_dashboard(session: SessionDep, principal: Oversight) -> dict[str, Any]:
-    """Per warehouse: counts by state, throughput per hour, time in customs states, rates,
-    and the queues."""
-    return dashboard.snapshot(session, principal)
