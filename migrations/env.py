@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import clearance.pipeline.models  # registers tables, as do the imports below
+import clearance.gateway.models  # registers tables, as do the imports below
+import clearance.pipeline.models
 import clearance.webhooks.models  # noqa: F401
 import kit.auth
 import kit.outbox  # noqa: F401

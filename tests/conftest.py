@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import SQLModel
 
-import clearance.pipeline.models  # registers tables, as do the imports below
+import clearance.gateway.models  # registers tables, as do the imports below
+import clearance.pipeline.models
 import clearance.webhooks.models  # noqa: F401
 import kit.auth  # noqa: F401
 import warehouses.models  # noqa: F401

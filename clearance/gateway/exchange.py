@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from clearance.gateway.folder import FolderExchange
-from clearance.pipeline.models import GatewaySetting
+from clearance.gateway.models import GatewaySetting
 from kit.outbox import utcnow
 from kit.settings import get_settings
 from warehouses.models import Warehouse

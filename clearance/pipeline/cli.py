@@ -17,9 +17,10 @@ from sqlmodel import Session, col
 
 from clearance.gateway.exchange import configure, gateway, gateway_for, receiving_gateways
 from clearance.gateway.folder import FolderExchange
+from clearance.gateway.models import GatewaySetting
 from clearance.pipeline.config import pipeline_settings
 from clearance.pipeline.jobs import ingest_batch
-from clearance.pipeline.models import ClearanceCase, CustomsMessage, GatewaySetting
+from clearance.pipeline.models import ClearanceCase, CustomsMessage
 from clearance.pipeline.sweep import release_claims, stuck_cases
 from clearance.pipeline.wiring import wire
 from kit import outbox

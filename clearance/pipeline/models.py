@@ -1,5 +1,4 @@
-"""Tables of the pipeline: clearance cases, customs messages sent, receipts received, and each
-warehouse's gateway settings."""
+"""Tables of the pipeline: clearance cases, customs messages sent and receipts received."""
 
 from __future__ import annotations
 
@@ -80,20 +79,3 @@ class Receipt(SQLModel, table=True):
     file_name: str | None = Field(default=None, max_length=200)
     raw: str = Field(sa_column=Column(Text, nullable=False))
     received_at: datetime = Field(default_factory=utcnow)
-
-
-class GatewaySetting(SQLModel, table=True):
-    """Where one warehouse's broker runs the E-Port transfer client: its folders and envelope.
-
-    Without a row a warehouse uses the process-wide folders (CLEARWAY_GATEWAY_SEND_DIR etc.).
-    DXP id and copCode/copName come from the warehouse's customs profile.
-    """
-
-    __tablename__ = "gateway_settings"
-
-    warehouse_id: int = Field(foreign_key="warehouses.id", primary_key=True)
-    send_dir: str = Field(max_length=500)
-    receive_dir: str = Field(max_length=500)
-    envelope: bool = False
-    file_prefix: str = Field(default="", max_length=20)
-    updated_at: datetime = Field(default_factory=utcnow)
