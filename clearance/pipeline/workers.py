@@ -47,13 +47,13 @@ def _unsubscribe(worker: BaseWorker) -> None:
         log.warning("worker %s: command channel still open at exit", worker.name)
 
 
-class _StopAware:
-    """What both worker classes share: SIGTERM/SIGINT also set the process's stop event."""
+class _StopAware(BaseWorker):
+    """What both worker classes share, listed first among the bases so it comes before rq: a
+    command channel with a short poll and a bounded stop, and stop signals that reach both rq
+    and the process's stop event."""
 
     stopping: threading.Event
 
-
-class _ForkingWorker(Worker, _StopAware):
     def subscribe(self) -> None:
         _subscribe(self)
 
@@ -64,17 +64,21 @@ class _ForkingWorker(Worker, _StopAware):
         self.stopping.set()
         super().request_stop(signum, frame)
 
+    def _install_signal_handlers(self) -> None:
+        # rq registers the worker (which is when others can see it) and opens its command
+        # channel before it installs its own handlers; a SIGTERM in that window only reached
+        # our handler, and the idle worker then waited on Redis for minutes. Hand it on.
+        super()._install_signal_handlers()
+        if self.stopping.is_set():
+            self._stop_requested = True
 
-class _InlineWorker(SimpleWorker, _StopAware):
-    def subscribe(self) -> None:
-        _subscribe(self)
 
-    def unsubscribe(self) -> None:
-        _unsubscribe(self)
+class _ForkingWorker(_StopAware, Worker):
+    pass
 
-    def request_stop(self, signum: int, frame: FrameType | None) -> None:
-        self.stopping.set()
-        super().request_stop(signum, frame)
+
+class _InlineWorker(_StopAware, SimpleWorker):
+    pass
 
 
 def _make(names: list[str], fork: bool, stopping: threading.Event) -> BaseWorker:

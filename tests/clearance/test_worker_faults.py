@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 
@@ -12,6 +13,7 @@ import pytest
 from rq import Worker
 from sqlmodel import select
 
+from clearance.pipeline.workers import _make
 from kit import outbox, queue
 from kit.db import session_scope
 from kit.settings import get_settings
@@ -130,3 +132,29 @@ def test_workers_wait_out_a_ten_second_redis_outage(throwaway_redis: ThrowawayRe
         assert [proc.poll() for proc in workers] == [None, None], "a worker exited"
     finally:
         stop_workers(workers)
+
+
+@pytest.mark.parametrize("fork", [False, True], ids=["inline", "forking"])
+def test_a_stop_signalled_before_rq_installs_its_handlers_still_stops_the_worker(
+    embedded: Stack, fork: bool
+) -> None:
+    # rq makes the worker visible (register_birth) before it installs its signal handlers: a
+    # SIGTERM then reached only the process's stop event, and the idle worker went on to wait
+    # on Redis. The signal is simulated by setting that event before the work loop starts.
+    stopping = threading.Event()
+    stopping.set()
+    worker = _make(["labels"], fork, stopping)
+    dequeued: list[object] = []
+
+    def dequeue(*args: object) -> None:
+        dequeued.append(args)
+        raise AssertionError("dequeued after a stop was requested")
+
+    worker.dequeue_job_and_maintain_ttl = dequeue  # type: ignore[method-assign,assignment]
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        worker.work(burst=False, logging_level="WARNING")
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    assert dequeued == []
