@@ -169,6 +169,18 @@ def make_stack(
     get_settings.cache_clear()
 
 
+def production_stack(
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    settings: dict[str, str],
+) -> Iterator[Stack]:
+    """PostgreSQL and a real Redis, with CLEARWAY_* `settings` laid on top (fault tests)."""
+    for key, value in settings.items():
+        monkeypatch.setenv(f"CLEARWAY_{key}", value)
+    yield from make_stack(request, monkeypatch, tmp_path, "postgresql", redis=True)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def stack(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path

@@ -31,20 +31,15 @@ from kit.db import session_scope
 from kit.settings import get_settings
 from tests.clearance.test_ingest import final_states
 from tests.clearance.workers_harness import ROOT, ThrowawayRedis, start_workers, stop_workers
-from tests.conftest import Stack, make_stack
+from tests.conftest import Stack, production_stack
 
 pytestmark = [pytest.mark.slow, pytest.mark.production]
 
 
 @pytest.fixture
 def production(request, monkeypatch, tmp_path) -> Iterator[Stack]:
-    for key, value in {
-        "CLAIM_DEAD_AFTER_S": "2",
-        "RECEIPT_BATCH": "100",
-        "SWEEP_INTERVAL_S": "1",
-    }.items():
-        monkeypatch.setenv(f"CLEARWAY_{key}", value)
-    yield from make_stack(request, monkeypatch, tmp_path, "postgresql", redis=True)
+    settings = {"CLAIM_DEAD_AFTER_S": "2", "RECEIPT_BATCH": "100", "SWEEP_INTERVAL_S": "1"}
+    yield from production_stack(request, monkeypatch, tmp_path, settings)
 
 
 def _seed(cases: int) -> list[Parsed]:

@@ -41,7 +41,7 @@ from kit.settings import get_settings
 from tests.clearance.test_batched_stages import _matched
 from tests.clearance.test_ingest import final_states
 from tests.clearance.workers_harness import start_workers, stop_workers
-from tests.conftest import Stack, make_stack
+from tests.conftest import Stack, production_stack
 from tests.factories import api_key, auth
 
 RECOVERY_S = 30  # generous: the claimer is dead after 3 s, the sweeper runs every second
@@ -73,13 +73,8 @@ def _claims_left() -> list[Path]:
 
 @pytest.fixture
 def production(request, monkeypatch, tmp_path) -> Iterator[Stack]:
-    for key, value in {
-        "CLAIM_DEAD_AFTER_S": "3",
-        "RECEIPT_BATCH": "50",
-        "SWEEP_INTERVAL_S": "1",
-    }.items():
-        monkeypatch.setenv(f"CLEARWAY_{key}", value)
-    yield from make_stack(request, monkeypatch, tmp_path, "postgresql", redis=True)
+    settings = {"CLAIM_DEAD_AFTER_S": "3", "RECEIPT_BATCH": "50", "SWEEP_INTERVAL_S": "1"}
+    yield from production_stack(request, monkeypatch, tmp_path, settings)
 
 
 @pytest.mark.slow
