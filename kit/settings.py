@@ -38,7 +38,9 @@ class Settings(BaseSettings):
     # FastAPI's native OpenTelemetry spans and metrics (with an exporter configured globally).
     opentelemetry: bool = False
     weight_tolerance: float = Field(default=0.10, ge=0, le=1)
-    secret_key: str = "dev-only-secret-change-me"
+    # Signs session cookies. Required (32+ bytes) in production; the embedded default makes one
+    # in the data directory (kit/secret.py).
+    secret_key: str = ""
     session_max_age_s: int = 12 * 3600
     webhook_timeout_s: float = 5.0
     webhook_backoff_s: float = 10.0
@@ -87,6 +89,11 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def production(self) -> bool:
+        """Anything beyond the embedded default (SQLite, no Redis) is run as production."""
+        return not self.is_sqlite or not self.embedded_queue
 
 
 @lru_cache
