@@ -160,6 +160,21 @@ class Parcel(SQLModel, table=True):
     gate_out_at: datetime | None = None
 
 
+class OrderCode(SQLModel, table=True):
+    """A code the floor scans a parcel by (its order, tracking or waybill number), held by one
+    order of a warehouse: the unique index keeps a scan from ever matching two orders there,
+    even when two intakes race."""
+
+    __tablename__ = "order_codes"
+    __table_args__ = (UniqueConstraint("warehouse_id", "code", name="uq_order_codes_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    warehouse_id: int = Field(foreign_key="warehouses.id")
+    code: str = Field(max_length=60)
+    order_id: int = Field(foreign_key="orders.id", index=True)
+    kind: str = Field(max_length=8)
+
+
 class Scan(SQLModel, table=True):
     """One read of a barcode at a station: who, where, when, what, and the outcome shown."""
 
