@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = 8
     webhook_disable_after_s: float = 3 * 24 * 3600
     webhook_retention_days: int = 30
+    # Ports a webhook URL may name (JSON list); endpoints an admin allowed private may use any.
+    webhook_ports: list[int] = Field(default_factory=lambda: [80, 443])
     # Told to callers (Retry-After) while the database or Redis is away: a restart takes seconds.
     retry_after_s: int = Field(default=5, ge=1, le=300)
     # Failed logins allowed per user name, and per client address, in one window; then 429.
