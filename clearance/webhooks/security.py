@@ -121,13 +121,13 @@ def pin(url: str, allow_private: bool, ports: Collection[int]) -> Pinned:
     an admin allowed this endpoint private ones, and with them any port), pinned to the first
     of those addresses: the delivery connects there, so DNS cannot answer differently later."""
     parts, host, port = _parts(url)
-    if not allow_private:
-        _check_port(port, ports)
     addresses = _addresses(host, port)
     if not allow_private and any(is_internal(address) for address in addresses):
         raise ValidationFailed.one(
             "url", "private_address", "the URL points at a loopback or private address"
         )
+    if not allow_private:
+        _check_port(port, ports)
     return _pinned(parts, host, port, addresses[0])
 
 
