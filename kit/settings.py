@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=20, ge=1, le=200)
     # FastAPI's native OpenTelemetry spans and metrics (with an exporter configured globally).
     opentelemetry: bool = False
+    # Order lines one CSV import may hold. The JSON batch takes 1,000 orders parsed whole in
+    # memory; a CSV is read a row at a time and stored 500 orders a commit, and its rows are
+    # order lines (a few per order): 10,000 is about ten batches' worth, ~3 MB, about a second.
+    csv_max_rows: int = Field(default=10_000, ge=1, le=1_000_000)
     weight_tolerance: float = Field(default=0.10, ge=0, le=1)
     # Signs session cookies. Required (32+ bytes) in production; the embedded default makes one
     # in the data directory (kit/secret.py).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Index, Numeric, UniqueConstraint
+from sqlalchemy import Column, Index, Numeric, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from kit.db import partial_index
@@ -173,6 +173,19 @@ class OrderCode(SQLModel, table=True):
     code: str = Field(max_length=60)
     order_id: int = Field(foreign_key="orders.id", index=True)
     kind: str = Field(max_length=8)
+
+
+class ImportRefusal(SQLModel, table=True):
+    """The refused rows of one CSV import, kept for the uploader to download (by its token)."""
+
+    __tablename__ = "import_refusals"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(max_length=32, unique=True)
+    merchant_id: int | None = Field(default=None, foreign_key="merchants.id")
+    actor: str = Field(max_length=120)
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
 class Scan(SQLModel, table=True):

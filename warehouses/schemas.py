@@ -116,6 +116,10 @@ class BatchOut(BaseModel):
     dry_run: bool
     accepted: int
     refused: int
+    # Refused orders by reason code (an order refused for two reasons counts under both).
+    refusals: dict[str, int] = Field(default_factory=dict)
+    # A CSV import with refusals: its refused rows as uploaded, each with why (the uploader's).
+    refused_rows_url: str | None = None
     results: list[RowResult]
 
 

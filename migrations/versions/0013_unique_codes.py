@@ -1,4 +1,5 @@
-"""order_codes: each order, tracking and waybill number held by one order per warehouse
+"""order_codes: each order, tracking and waybill number held by one order per warehouse;
+import_refusals: the refused rows of a CSV import, for its uploader to download
 
 A merchant could create an order whose tracking number was another merchant's order number at
 the same warehouse, and a scan of that code matched whichever came first (issue 20, item 3).
@@ -6,6 +7,9 @@ Every code a parcel is scanned by now takes a row here under a unique (warehouse
 so two intakes racing for one code cannot both commit. Existing orders are copied in; where
 earlier data already shares a code, the first order keeps the row and the floor sends a scan
 of that code to the exception queue as ambiguous.
+
+A CSV import answers its refusals as a summary by reason and a link to the refused rows, kept
+in import_refusals under an unguessable token with the uploading merchant (issue 20, item 7).
 
 Revision ID: 0013_unique_codes
 Revises: 0012_send_retries
@@ -52,8 +56,23 @@ def upgrade() -> None:
             "FROM orders JOIN parcels ON parcels.order_id = orders.id WHERE 1 = 1 "
             "ORDER BY orders.id ON CONFLICT DO NOTHING"
         )
+    op.create_table(
+        "import_refusals",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("token", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("merchant_id", sa.Integer(), nullable=True),
+        sa.Column("actor", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+        sa.Column("content", sa.Text(), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["merchant_id"], ["merchants.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("token"),
+    )
+    op.create_index("ix_import_refusals_created_at", "import_refusals", ["created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_import_refusals_created_at", table_name="import_refusals")
+    op.drop_table("import_refusals")
     op.drop_index("ix_order_codes_order_id", table_name="order_codes")
     op.drop_table("order_codes")
