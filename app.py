@@ -45,6 +45,7 @@ from kit.errors import (
 )
 from kit.pages import templates
 from kit.queue import EmbeddedWorker, get_redis
+from kit.secret import check_production_secret
 from kit.settings import get_settings
 from kit.web import SessionDep
 from warehouses import api as warehouses_api
@@ -188,7 +189,9 @@ def _telemetry() -> TelemetryConfig:
 
 
 def create_app(*, background: bool = False) -> FastAPI:
-    """The application; `background` also runs the embedded worker, ticker and simulator."""
+    """The application; `background` also runs the embedded worker, ticker and simulator.
+    Refuses (InsecureSecret) a production set-up whose secret key anyone could know."""
+    check_production_secret(get_settings())
     wire()
 
     @asynccontextmanager

@@ -24,6 +24,7 @@ from kit.errors import DomainError
 from kit.identity_cli import demo_identities, users_app
 from kit.migrate import upgrade
 from kit.queue import QUEUE_NAMES
+from kit.secret import InsecureSecret, check_production_secret
 from kit.settings import get_settings
 from warehouses.demo import MERCHANTS, demo_order, seed_reference
 from warehouses.floor.demo_floor import run_floor
@@ -50,6 +51,15 @@ def db_upgrade() -> None:
     console.print(f"[green]schema up to date[/] at {get_settings().database_url}")
 
 
+def _refuse_weak_secret() -> None:
+    """Before touching the database: a production start with a guessable key stops here."""
+    try:
+        check_production_secret(get_settings())
+    except InsecureSecret as error:
+        console.print(f"[red]refusing to start:[/] {error}")
+        raise typer.Exit(code=2) from error
+
+
 @app.command()
 def serve(
     host: str = "127.0.0.1",
@@ -61,6 +71,7 @@ def serve(
 
     from app import create_app
 
+    _refuse_weak_secret()
     upgrade()
     stop = threading.Event()
     if demo_floor:

@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import json
 import os
+import secrets
 import socket
 import statistics
 import subprocess
@@ -87,6 +88,8 @@ def _env(database_url: str, prefix: str) -> dict[str, str]:
         "CLEARWAY_QUEUE_PREFIX": prefix,
         "CLEARWAY_DATA_DIR": str(ROOT / "var" / "bench" / "scans"),
         "CLEARWAY_EMBEDDED_SIMULATOR": "false",
+        # PostgreSQL and Redis make a production set-up, which refuses a weak secret key.
+        "CLEARWAY_SECRET_KEY": secrets.token_urlsafe(48),
     }
 
 

@@ -25,6 +25,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from kit.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from kit.outbox import utcnow
+from kit.secret import signing_secret
 from kit.settings import get_settings
 
 KEY_PREFIX = "cw_"
@@ -291,7 +292,7 @@ def load_user_principal(session: Session, user_id: int) -> Principal:
 
 
 def _serializer(salt: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(get_settings().secret_key, salt=salt)
+    return URLSafeTimedSerializer(signing_secret(get_settings()), salt=salt)
 
 
 def issue_session(principal: Principal) -> str:

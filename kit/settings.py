@@ -37,14 +37,22 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=20, ge=1, le=200)
     # FastAPI's native OpenTelemetry spans and metrics (with an exporter configured globally).
     opentelemetry: bool = False
+    # Order lines one CSV import may hold. The JSON batch takes 1,000 orders parsed whole in
+    # memory; a CSV is read a row at a time and stored 500 orders a commit, and its rows are
+    # order lines (a few per order): 10,000 is about ten batches' worth, ~3 MB, about a second.
+    csv_max_rows: int = Field(default=10_000, ge=1, le=1_000_000)
     weight_tolerance: float = Field(default=0.10, ge=0, le=1)
-    secret_key: str = "dev-only-secret-change-me"
+    # Signs session cookies. Required (32+ bytes) in production; the embedded default makes one
+    # in the data directory (kit/secret.py).
+    secret_key: str = ""
     session_max_age_s: int = 12 * 3600
     webhook_timeout_s: float = 5.0
     webhook_backoff_s: float = 10.0
     webhook_max_attempts: int = 8
     webhook_disable_after_s: float = 3 * 24 * 3600
     webhook_retention_days: int = 30
+    # Ports a webhook URL may name (JSON list); endpoints an admin allowed private may use any.
+    webhook_ports: list[int] = Field(default_factory=lambda: [80, 443])
     # Told to callers (Retry-After) while the database or Redis is away: a restart takes seconds.
     retry_after_s: int = Field(default=5, ge=1, le=300)
     # Failed logins allowed per user name, and per client address, in one window; then 429.
@@ -87,6 +95,11 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def production(self) -> bool:
+        """Anything beyond the embedded default (SQLite, no Redis) is run as production."""
+        return not self.is_sqlite or not self.embedded_queue
 
 
 @lru_cache

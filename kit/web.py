@@ -212,3 +212,16 @@ def declared_roles(call: object) -> tuple[Role, ...] | None:
 
 Admin = Annotated[Principal, Depends(require(Role.admin))]
 AnyRole = Annotated[Principal, Depends(require(Role.admin, Role.broker, Role.staff, Role.merchant))]
+
+
+# RFC 5987 attr-char beyond letters and digits: everything else in filename* is percent-encoded.
+_ATTR_CHARS = "!#$&+-.^_`|~"
+
+
+def content_disposition(filename: str, disposition: str = "inline") -> str:
+    """A Content-Disposition value per RFC 6266: an ASCII `filename=` for old clients (anything
+    that could end the quoted string or the header becomes `_`) and the exact name as UTF-8 in
+    `filename*=` (RFC 5987)."""
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\' else "_" for c in filename)
+    exact = quote(filename, safe=_ATTR_CHARS, encoding="utf-8")
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{exact}"

@@ -118,6 +118,8 @@ def _configure(monkeypatch: pytest.MonkeyPatch, stack: Stack) -> None:
         # Tests write receipt files whole; the tests of slow writers set their own.
         "RECEIPT_SETTLE_S": "0",
         "UNREADABLE_GRACE_S": "0",
+        # PostgreSQL and Redis make a production set-up, which refuses a weak secret key.
+        "SECRET_KEY": f"test-secret-{uuid.uuid4().hex}{uuid.uuid4().hex}",
     }
     for key, value in values.items():
         monkeypatch.setenv(f"CLEARWAY_{key}", value)

@@ -13,12 +13,12 @@ from sqlmodel import Session, select
 
 from kit.auth import Principal, Role
 from kit.settings import get_settings
-from kit.web import SessionDep, require
+from kit.web import SessionDep, content_disposition, require
 from warehouses.floor import exceptions, pages, station
 from warehouses.floor.bags import create_bag
 from warehouses.floor.scanning import scan_many
 from warehouses.floor.writes import BUSY_AFTER_S, busy, grouped_scan, sqlite_writer
-from warehouses.intake import bulk
+from warehouses.intake import bulk, refusals
 from warehouses.intake.service import cancel_order, submit_order
 from warehouses.models import Merchant, Order, Parcel, Warehouse
 from warehouses.schemas import (
@@ -164,9 +164,32 @@ def post_order_csv(
     dry_run: DryRun = False,
     idempotency_key: IdempotencyKey = None,
 ) -> BatchOut:
-    """Import a CSV (UTF-8 or GB18030); rows of one order share merchant and order_no."""
-    candidates = bulk.csv_candidates(bulk.decode_csv(file.file.read(bulk.MAX_CSV_BYTES + 1)))
-    return _import(session, candidates, principal, dry_run, idempotency_key)
+    """Import a CSV (UTF-8 or GB18030); rows of one order share merchant and order_no. At most
+    `csv_max_rows` order lines; refusals come as a summary by reason and a CSV to download."""
+    bulk.check_csv_size(file.size)
+    rows = bulk.csv_text(file.file)
+    candidates = bulk.csv_candidates(rows, get_settings().csv_max_rows)
+    out = _import(session, candidates, principal, dry_run, idempotency_key)
+    if out.refused:
+        token = refusals.keep(session, bulk.refused_rows_csv(candidates, out.results), principal)
+        out.refused_rows_url = f"/api/v1/orders/import/refused/{token}.csv"
+    return out
+
+
+@api.get(
+    "/orders/import/refused/{token}.csv",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "The refused rows"}},
+)
+def get_refused_rows(
+    token: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")],
+    session: SessionDep,
+    principal: MerchantOrAdmin,
+) -> Response:
+    """A CSV import's refused rows as uploaded, each with its error (the uploader's only)."""
+    content = refusals.fetch(session, token, principal)
+    headers = {"Content-Disposition": content_disposition("refused-rows.csv", "attachment")}
+    return Response(content.encode("utf-8-sig"), media_type="text/csv", headers=headers)
 
 
 @api.post("/orders/{order_no}/cancel", response_model=OrderOut)

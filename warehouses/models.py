@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Column, Index, Numeric, UniqueConstraint
+from sqlalchemy import Column, Index, Numeric, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from kit.db import partial_index
@@ -158,6 +158,34 @@ class Parcel(SQLModel, table=True):
     customs_state: str = Field(default="none", max_length=24)
     matched_at: datetime | None = None
     gate_out_at: datetime | None = None
+
+
+class OrderCode(SQLModel, table=True):
+    """A code the floor scans a parcel by (its order, tracking or waybill number), held by one
+    order of a warehouse: the unique index keeps a scan from ever matching two orders there,
+    even when two intakes race."""
+
+    __tablename__ = "order_codes"
+    __table_args__ = (UniqueConstraint("warehouse_id", "code", name="uq_order_codes_code"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    warehouse_id: int = Field(foreign_key="warehouses.id")
+    code: str = Field(max_length=60)
+    order_id: int = Field(foreign_key="orders.id", index=True)
+    kind: str = Field(max_length=8)
+
+
+class ImportRefusal(SQLModel, table=True):
+    """The refused rows of one CSV import, kept for the uploader to download (by its token)."""
+
+    __tablename__ = "import_refusals"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(max_length=32, unique=True)
+    merchant_id: int | None = Field(default=None, foreign_key="merchants.id")
+    actor: str = Field(max_length=120)
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
 class Scan(SQLModel, table=True):

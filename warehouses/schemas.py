@@ -4,9 +4,33 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+# Printable ASCII without space, quotes or backslash: what a barcode, a customs message and a
+# download file name all carry safely. Customs gives only lengths (orderNo and logisticsNo are
+# C..60, cbec-facts §2.2 and §2.6); the inbound tracking number shares the parcel's 60.
+CUSTOMS_CODE = r"^[!#-&(-\[\]-~]+$"
+CODE_CHARACTERS = frozenset(chr(c) for c in range(0x21, 0x7F)) - set("\"'\\")
+
+
+def _customs_characters(value: str) -> str:
+    if not set(value) <= CODE_CHARACTERS:
+        raise PydanticCustomError(
+            "customs_characters",
+            "use printable ASCII letters, digits and punctuation only: no spaces, quotes, "
+            "backslashes, control or non-ASCII characters (仅限可打印ASCII字符)",
+        )
+    return value
+
+
+CustomsCode = Annotated[
+    str,
+    Field(min_length=1, max_length=60, json_schema_extra={"pattern": CUSTOMS_CODE}),
+    AfterValidator(_customs_characters),
+]
 
 
 class Buyer(BaseModel):
@@ -41,9 +65,9 @@ class OrderIn(BaseModel):
 
     merchant: str = Field(min_length=1, max_length=32, examples=["nz-pavilion"])
     warehouse: str = Field(min_length=2, max_length=8, examples=["HZ"])
-    order_no: str = Field(min_length=1, max_length=60, examples=["TM20261111000001"])
-    tracking_no: str = Field(min_length=1, max_length=60, examples=["IN-NZ-0000001"])
-    waybill_no: str = Field(min_length=1, max_length=60, examples=["YT1000000001"])
+    order_no: CustomsCode = Field(examples=["TM20261111000001"])
+    tracking_no: CustomsCode = Field(examples=["IN-NZ-0000001"])
+    waybill_no: CustomsCode = Field(examples=["YT1000000001"])
     buyer: Buyer
     consignee: Consignee
     lines: list[LineIn] = Field(min_length=1, max_length=200)
@@ -92,6 +116,10 @@ class BatchOut(BaseModel):
     dry_run: bool
     accepted: int
     refused: int
+    # Refused orders by reason code (an order refused for two reasons counts under both).
+    refusals: dict[str, int] = Field(default_factory=dict)
+    # A CSV import with refusals: its refused rows as uploaded, each with why (the uploader's).
+    refused_rows_url: str | None = None
     results: list[RowResult]
 
 

@@ -13,7 +13,7 @@ from clearance.printing import service as printing
 from clearance.printing.labeling import label_data, parcel_label
 from clearance.tracking.service import find_order
 from kit.auth import Principal, Role
-from kit.web import Admin, AnyRole, SessionDep, require
+from kit.web import Admin, AnyRole, SessionDep, content_disposition, require
 from labels import render_png_preview
 
 router = APIRouter(prefix="/api/v1")
@@ -181,7 +181,7 @@ def get_label_preview(
     """The label as a PNG, rendered offline from the PDF or from the ZPL a printer would get."""
     label = label_data(session, find_order(session, order_no, principal))
     png = render_png_preview(label, fmt=fmt)
-    headers = {"Content-Disposition": f'inline; filename="{order_no}-{fmt}.png"'}
+    headers = {"Content-Disposition": content_disposition(f"{order_no}-{fmt}.png")}
     return Response(png, media_type="image/png", headers=headers)
 
 
@@ -199,5 +199,5 @@ def get_parcel_label_preview(
 ) -> Response:
     """A parcel's label as a PNG (the scan station shows it for the parcel just scanned)."""
     png = render_png_preview(parcel_label(session, principal, parcel_id), fmt=fmt)
-    headers = {"Content-Disposition": f'inline; filename="parcel-{parcel_id}-{fmt}.png"'}
+    headers = {"Content-Disposition": content_disposition(f"parcel-{parcel_id}-{fmt}.png")}
     return Response(png, media_type="image/png", headers=headers)

@@ -12,7 +12,7 @@ from clearance.printing.labeling import label_pdf
 from clearance.tracking.schemas import ShipmentOut, ShipmentSummary
 from clearance.tracking.service import ShipmentFilter, find_order, list_shipments, shipment_view
 from kit.api import Page, PageParams, page_of, page_params
-from kit.web import AnyRole, SessionDep
+from kit.web import AnyRole, SessionDep, content_disposition
 
 router = APIRouter(prefix="/api/v1")
 Paging = Annotated[PageParams, Depends(page_params)]
@@ -52,5 +52,5 @@ def get_shipment(order_no: OrderNo, session: SessionDep, principal: AnyRole) -> 
 def get_label(order_no: OrderNo, session: SessionDep, principal: AnyRole) -> Response:
     """The 100×150 mm parcel label as PDF (Code128 waybill, QR, consignee in Chinese)."""
     pdf = label_pdf(session, find_order(session, order_no, principal))
-    headers = {"Content-Disposition": f'inline; filename="{order_no}.pdf"'}
+    headers = {"Content-Disposition": content_disposition(f"{order_no}.pdf")}
     return Response(pdf, media_type="application/pdf", headers=headers)

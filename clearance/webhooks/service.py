@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from clearance.pipeline.draining import drain
 from clearance.pipeline.state import MAIN_PATH, OFF_PATH, REVIEW
 from clearance.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from clearance.webhooks.security import check_url, new_secret, signature_header
+from clearance.webhooks.security import check_url, new_secret, pin, signature_header
 from kit import outbox
 from kit import queue as jobs
 from kit.auth import Principal, Role
@@ -120,7 +120,7 @@ def create_endpoint(
     """Subscribe a URL; only an admin may let it reach loopback or private addresses."""
     if private_ok and principal.role != Role.admin:
         raise Forbidden("admin_only", "only an admin may allow private addresses", "allow_private")
-    check_url(url, allow_private=private_ok)
+    check_url(url, private_ok, get_settings().webhook_ports)
     endpoint = WebhookEndpoint(
         merchant_id=_merchant_for(session, principal, merchant_code),
         allow_private=private_ok,
@@ -180,7 +180,7 @@ def update_endpoint(
     enabled: bool | None = None,
 ) -> WebhookEndpoint:
     if url is not None:
-        check_url(url, endpoint.allow_private)
+        check_url(url, endpoint.allow_private, get_settings().webhook_ports)
         endpoint.url = url
     if event_types is not None:
         endpoint.event_types = ",".join(parse_event_types(event_types))
@@ -447,11 +447,19 @@ def _post(prepared: Prepared) -> tuple[int | None, str, str | None]:
             prepared.secrets, prepared.msg_id, timestamp, prepared.body
         ),
     }
+    settings = get_settings()
     try:
-        check_url(prepared.url, prepared.allow_private)
-        timeout = get_settings().webhook_timeout_s
-        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-            response = client.post(prepared.url, content=prepared.body, headers=headers)
+        target = pin(prepared.url, prepared.allow_private, settings.webhook_ports)
+        extensions = {"sni_hostname": target.sni_hostname} if target.sni_hostname else {}
+        # No proxy from the environment: it would resolve the name again itself.
+        client = httpx.Client(timeout=settings.webhook_timeout_s, trust_env=False)
+        with client:
+            response = client.post(
+                target.url,
+                content=prepared.body,
+                headers={**headers, "host": target.host_header},
+                extensions=extensions,
+            )
     except (httpx.HTTPError, ValidationFailed) as exc:
         return None, "", f"{type(exc).__name__}: {exc}"[:300]
     return response.status_code, response.text[:EXCERPT], None

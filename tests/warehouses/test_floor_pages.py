@@ -32,6 +32,7 @@ def test_warehouse_page_counts_open_exceptions_by_reason(floor: Floor) -> None:
     counts = dict(re.findall(r'data-reason="(\w+)">[\w ]+<b>(\d+)</b>', page.text))
     assert counts == {
         "unknown": "2",
+        "ambiguous": "0",
         "wrong_warehouse": "1",
         "overweight": "0",
         "underweight": "0",

@@ -20,7 +20,7 @@ from warehouses.floor.station import floor_summary
 from warehouses.models import Warehouse
 
 router = APIRouter(include_in_schema=False)
-REASONS = ("unknown", "wrong_warehouse", "overweight", "underweight", "cancelled")
+REASONS = ("unknown", "ambiguous", "wrong_warehouse", "overweight", "underweight", "cancelled")
 FloorPage = Annotated[Principal, Depends(require_page(Role.staff, Role.admin))]
 STATION_NAME = r"^[\w.-]+$"
 Station = Annotated[str, Query(min_length=1, max_length=40, pattern=STATION_NAME)]

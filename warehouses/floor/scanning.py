@@ -1,8 +1,9 @@
 """Scans at a station: match a code to its parcel(s) and order, judge, log, and act on it.
 
-Inbound outcomes: matched, duplicate, unknown, wrong_warehouse, overweight, underweight,
-cancelled, customs_hold. Gate-out outcomes: shipped, not_released, duplicate, unknown,
-wrong_warehouse, cancelled. A bag label judges every parcel in the bag in one scan.
+Inbound outcomes: matched, duplicate, unknown, ambiguous, wrong_warehouse, overweight,
+underweight, cancelled, customs_hold. Gate-out outcomes: shipped, not_released, duplicate,
+unknown, ambiguous, wrong_warehouse, cancelled. A bag label judges every parcel in the bag in
+one scan.
 """
 
 from __future__ import annotations
@@ -24,13 +25,16 @@ from warehouses.schemas import ScanIn, ScanItem, ScanOut
 # Customs has stopped the parcel: held (501–503, 599), rejected (100), under review or inspection.
 HOLD_STATES = frozenset({"rejected", "held", "returned", "manual_review", "inspection"})
 # Outcomes that leave a parcel in the warehouse's exception queue until someone acts.
-QUEUED = frozenset({"unknown", "wrong_warehouse", "overweight", "underweight", "cancelled"})
+QUEUED = frozenset(
+    {"unknown", "ambiguous", "wrong_warehouse", "overweight", "underweight", "cancelled"}
+)
 # The order of severity when one bag holds parcels with different outcomes.
 SEVERITY = (
     "customs_hold",
     "not_released",
     "cancelled",
     "wrong_warehouse",
+    "ambiguous",
     "unknown",
     "overweight",
     "underweight",
@@ -154,10 +158,18 @@ def _judge(session: Session, parcel: ParcelView, wh_id: int, data: ScanIn) -> Ve
     return judge_inbound(session, parcel, wh_id, data.weight_kg)
 
 
-def _pick(parcels: list[ParcelView], wh_id: int) -> ParcelView:
-    """An order number may repeat across merchants: prefer the parcel of this warehouse."""
+def _pick(parcels: list[ParcelView], wh_id: int) -> ParcelView | None:
+    """The one parcel a code names: this warehouse's (codes are unique per warehouse, but an
+    order number may repeat at another); None when the code names several, as data from
+    before that rule may, and no parcel may be guessed."""
     here = [p for p in parcels if p.warehouse_id == wh_id]
-    return (here or parcels)[0]
+    candidates = here or parcels
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def _ambiguous(code: str, count: int) -> Verdict:
+    message = f"{code} names {count} orders: set aside for a person to decide"
+    return Verdict("ambiguous", message, details={"orders": str(count)})
 
 
 def _claim(session: Session, verdict: Verdict, data: ScanIn) -> Verdict:
@@ -209,7 +221,7 @@ def _follow_up(
             source=f"scan:{scan_id}",
             payload=payload,
         )
-    elif data.mode == "inbound" and verdict.outcome in QUEUED:
+    elif verdict.outcome == "ambiguous" or (data.mode == "inbound" and verdict.outcome in QUEUED):
         _queue_exception(session, verdict, scan_id, wh_id, data.code)
 
 
@@ -238,8 +250,11 @@ def _log(session: Session, verdict: Verdict, wh_id: int, data: ScanIn, principal
 def _single(
     session: Session, parcels: list[ParcelView], wh_id: int, data: ScanIn, principal: Principal
 ) -> ScanOut:
-    if parcels:
-        verdict = _claim(session, _judge(session, _pick(parcels, wh_id), wh_id, data), data)
+    picked = _pick(parcels, wh_id)
+    if picked is not None:
+        verdict = _claim(session, _judge(session, picked, wh_id, data), data)
+    elif parcels:
+        verdict = _ambiguous(data.code, len(parcels))
     else:
         verdict = Verdict("unknown", f"No order for {data.code}")
     scan_id = _log(session, verdict, wh_id, data, principal)

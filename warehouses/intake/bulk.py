@@ -6,11 +6,13 @@ refused order leaves nothing behind while the good ones of its chunk are stored 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -46,6 +48,8 @@ OPTIONAL_COLUMNS = (
     "pay_transaction_id",
 )
 MAX_CSV_BYTES = 10 * 1024 * 1024
+READ_BLOCK = 64 * 1024
+ERROR_COLUMNS = ("error_field", "error_code", "error_message")
 CHUNK = 500  # orders per insert (and per transaction when the caller commits per chunk)
 
 
@@ -57,6 +61,7 @@ class Candidate:
     raw: dict[str, Any]
     rows: list[int] = field(default_factory=list)
     issues: list[FieldIssue] = field(default_factory=list)
+    source: list[dict[str, str]] = field(default_factory=list)  # the CSV rows, as read
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
@@ -159,8 +164,10 @@ def import_orders(
                 progress(answer)
         results += answers
     accepted = sum(r.status != "refused" for r in results)
+    refused = len(results) - accepted
+    summary = refusal_summary(results)
     return BatchOut(
-        dry_run=dry_run, accepted=accepted, refused=len(results) - accepted, results=results
+        dry_run=dry_run, accepted=accepted, refused=refused, refusals=summary, results=results
     )
 
 
@@ -168,14 +175,32 @@ def json_candidates(orders: list[dict[str, Any]]) -> list[Candidate]:
     return [Candidate(index=i, raw=raw) for i, raw in enumerate(orders)]
 
 
-def decode_csv(content: bytes) -> str:
-    """UTF-8 (with or without Excel's BOM), else GB18030 as Chinese Excel saves it."""
-    if len(content) > MAX_CSV_BYTES:
+def check_csv_size(size: int | None) -> None:
+    """Refused before a byte of it is parsed."""
+    if size is not None and size > MAX_CSV_BYTES:
         raise ValidationFailed.one("file", "file_too_large", "CSV files are limited to 10 MB")
+
+
+def csv_text(binary: IO[bytes]) -> IO[str]:
+    """The file as text, read as it is parsed: UTF-8 (with or without Excel's BOM), else
+    GB18030 as Chinese Excel saves it. One pass in blocks decides which, without holding it."""
+    encoding = "utf-8-sig" if _is_utf8(binary) else "gb18030"
+    binary.seek(0)
+    return io.TextIOWrapper(binary, encoding=encoding, errors="replace", newline="")
+
+
+def _is_utf8(binary: IO[bytes]) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    read = 0
     try:
-        return content.decode("utf-8-sig")
+        while block := binary.read(READ_BLOCK):
+            read += len(block)
+            check_csv_size(read)
+            decoder.decode(block)
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        return content.decode("gb18030", errors="replace")
+        return False
+    return True
 
 
 def _check_header(header: list[str]) -> None:
@@ -204,25 +229,65 @@ def _order_fields(row: dict[str, str]) -> dict[str, Any]:
     return {**raw, "payment": payment, "lines": []}
 
 
-def csv_candidates(text: str) -> list[Candidate]:
-    """One row per order line; rows sharing merchant and order_no make one order."""
+def csv_candidates(text: Iterable[str], max_rows: int) -> list[Candidate]:
+    """One row per order line; rows sharing merchant and order_no make one order. Read a row at
+    a time, and refused whole at the first row past `max_rows`."""
     try:
-        return _candidates(csv.DictReader(io.StringIO(text, newline="")))
+        return _candidates(csv.DictReader(text), max_rows)
     except csv.Error as error:
         message = f"the CSV cannot be read: {error}"
         raise ValidationFailed.one("file", "unreadable_csv", message) from error
 
 
-def _candidates(reader: csv.DictReader[str]) -> list[Candidate]:
+def _too_many_rows(max_rows: int) -> ValidationFailed:
+    message = f"a CSV import takes at most {max_rows} order lines: split the file"
+    return ValidationFailed.one("file", "too_many_rows", message)
+
+
+def _candidates(reader: csv.DictReader[str], max_rows: int) -> list[Candidate]:
     _check_header([name.strip() for name in reader.fieldnames or []])
     orders: dict[tuple[str, str], Candidate] = {}
     for number, raw_row in enumerate(reader, start=2):
+        if number - 1 > max_rows:
+            raise _too_many_rows(max_rows)
         # Cells beyond the header come under the key None, as a list: they name no column.
-        row = {k.strip(): (v or "").strip() for k, v in raw_row.items() if isinstance(k, str)}
+        as_read = {k: v or "" for k, v in raw_row.items() if isinstance(k, str)}
+        row = {k.strip(): v.strip() for k, v in as_read.items()}
         key = (row["merchant"], row["order_no"])
         if key not in orders:
             orders[key] = Candidate(index=len(orders), raw=_order_fields(row))
         candidate = orders[key]
         candidate.rows.append(number)
+        candidate.source.append(as_read)
         candidate.raw["lines"].append({name: row[name] for name in LINE_COLUMNS})
     return list(orders.values())
+
+
+def refusal_summary(results: Iterable[RowResult]) -> dict[str, int]:
+    """Refused orders by reason (an order refused for two reasons counts under both)."""
+    counts: Counter[str] = Counter()
+    for result in results:
+        counts.update({error["code"] for error in result.errors})
+    return dict(counts.most_common())
+
+
+def refused_rows_csv(candidates: list[Candidate], results: list[RowResult]) -> str:
+    """The refused orders' CSV rows as uploaded, each with why, to fix and upload again."""
+    refused = [r for r in results if r.status == "refused"]
+    header = list(candidates[0].source[0]) if candidates and candidates[0].source else []
+    out = io.StringIO()
+    writer = csv.DictWriter(out, [*header, *ERROR_COLUMNS], extrasaction="ignore")
+    writer.writeheader()
+    for result in refused:
+        why = _why(result)
+        writer.writerows({**row, **why} for row in candidates[result.index].source)
+    return out.getvalue()
+
+
+def _why(result: RowResult) -> dict[str, str]:
+    errors = result.errors
+    return {
+        "error_field": "; ".join(e["field"] for e in errors),
+        "error_code": "; ".join(e["code"] for e in errors),
+        "error_message": "; ".join(e["message"] for e in errors),
+    }

@@ -13,6 +13,7 @@ from rich.table import Table
 from kit.auth import SYSTEM
 from kit.db import session_scope
 from kit.migrate import upgrade
+from kit.settings import get_settings
 from warehouses.intake import bulk
 from warehouses.schemas import BatchOut
 
@@ -55,7 +56,9 @@ def import_orders_command(
 ) -> None:
     """Import orders from a CSV (one row per order line); reports every refused row."""
     upgrade()
-    candidates = bulk.csv_candidates(bulk.decode_csv(file.read_bytes()))
+    bulk.check_csv_size(file.stat().st_size)
+    with file.open("rb") as binary:
+        candidates = bulk.csv_candidates(bulk.csv_text(binary), get_settings().csv_max_rows)
     out = _run(candidates, dry_run, idempotency_key)
     _report(out)
     if out.refused:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC
 from decimal import Decimal
 from functools import cache
@@ -28,6 +28,7 @@ from sqlmodel import Session, col
 from declarations.fmt import china_now, china_year_start
 from kit.db import COPY_PAYS_FROM, copy_rows
 from warehouses.intake.rules import (
+    CODE_COLUMNS,
     LINE_COLUMNS,
     ORDER_COLUMNS,
     PARCEL_COLUMNS,
@@ -35,8 +36,9 @@ from warehouses.intake.rules import (
     Ledger,
     SkuFacts,
     Taken,
+    order_codes,
 )
-from warehouses.models import Merchant, Order, OrderLine, Parcel, Sku, Warehouse
+from warehouses.models import Merchant, Order, OrderCode, OrderLine, Parcel, Sku, Warehouse
 from warehouses.schemas import OrderIn
 
 _NEXT_IDS = text(
@@ -96,7 +98,7 @@ def _keyed(postgres: bool) -> Executable:
 @cache
 def _held(postgres: bool) -> Executable:
     """Each buyer's spending this calendar year, cancelled orders aside (the CNY 26,000 limit),
-    and the order, tracking and waybill numbers in use."""
+    the order, tracking and waybill numbers in use, and the codes each warehouse holds."""
     no_amount = literal(None, Numeric(19, 2))
     return union_all(
         select(
@@ -117,12 +119,16 @@ def _held(postgres: bool) -> Executable:
         select(literal("waybill"), literal(0), col(Parcel.waybill_no), no_amount).where(
             _among(Parcel.waybill_no, "waybill_nos", postgres)
         ),
+        select(literal("code"), col(OrderCode.warehouse_id), col(OrderCode.code), no_amount).where(
+            _among(OrderCode.code, "codes", postgres)
+        ),
     )
 
 
 _INSERT_ORDERS: Executable = insert(Order).returning(col(Order.id), sort_by_parameter_order=True)
 _INSERT_LINES = insert(OrderLine)
 _INSERT_PARCELS = insert(Parcel)
+_INSERT_CODES = insert(OrderCode)
 
 
 def load_book(session: Session, orders: Sequence[OrderIn]) -> Book:
@@ -160,6 +166,8 @@ def fill_ledger(session: Session, ledger: Ledger, orders: Sequence[OrderIn]) -> 
             ledger.spent[number] = Decimal(str(amount))
         elif kind == "order":
             ledger.order_nos.add((merchant_id, number))
+        elif kind == "code":
+            ledger.codes.add((merchant_id, number))  # the warehouse's id, in this column
         else:
             (ledger.tracking_nos if kind == "tracking" else ledger.waybill_nos).add(number)
 
@@ -171,6 +179,7 @@ def _held_params(orders: Sequence[OrderIn], buyers: set[str]) -> dict[str, Any]:
         "order_nos": list({o.order_no for o in orders}),
         "tracking_nos": list({o.tracking_no for o in orders}),
         "waybill_nos": list({o.waybill_no for o in orders}),
+        "codes": list({code for o in orders for code, _kind in order_codes(o)}),
     }
 
 
@@ -196,6 +205,7 @@ def _copy(session: Session, taken: Sequence[Taken]) -> list[int]:
     lines = ((i, *line) for i, t in pairs for line in t.lines)
     copy_rows(session, "order_lines", LINE_COLUMNS, lines)
     copy_rows(session, "parcels", PARCEL_COLUMNS, ((i, *t.parcel) for i, t in pairs))
+    copy_rows(session, "order_codes", CODE_COLUMNS, _code_rows(pairs))
     return ids
 
 
@@ -207,7 +217,14 @@ def _insert(session: Session, taken: Sequence[Taken]) -> list[int]:
     lines = ((i, *line) for i, t in pairs for line in t.lines)
     db.execute(_INSERT_LINES, _dicts(LINE_COLUMNS, lines))
     db.execute(_INSERT_PARCELS, _dicts(PARCEL_COLUMNS, ((i, *t.parcel) for i, t in pairs)))
+    db.execute(_INSERT_CODES, _dicts(CODE_COLUMNS, _code_rows(pairs)))
     return ids
+
+
+def _code_rows(pairs: Sequence[tuple[int, Taken]]) -> Iterator[tuple[Any, ...]]:
+    """Each order's scan codes, the last of its rows to go in: their unique index is what stops
+    a concurrent intake of the same code at this warehouse."""
+    return ((i, *code) for i, t in pairs for code in t.codes)
 
 
 def _dicts(columns: Sequence[str], rows: Any) -> list[dict[str, Any]]:

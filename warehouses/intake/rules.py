@@ -53,6 +53,7 @@ PARCEL_COLUMNS = (
     "floor_state",
     "customs_state",
 )
+CODE_COLUMNS = ("order_id", "warehouse_id", "code", "kind")
 ZERO = Decimal(0)
 
 
@@ -85,6 +86,7 @@ class Taken:
     order: tuple[Any, ...]
     lines: list[tuple[Any, ...]]
     parcel: tuple[Any, ...]
+    codes: list[tuple[Any, ...]] = field(default_factory=list)
 
 
 @dataclass
@@ -95,23 +97,36 @@ class Ledger:
     order_nos: set[tuple[int, str]] = field(default_factory=set)
     tracking_nos: set[str] = field(default_factory=set)
     waybill_nos: set[str] = field(default_factory=set)
+    # (warehouse id, code): the order, tracking and waybill numbers held at each warehouse.
+    codes: set[tuple[int, str]] = field(default_factory=set)
 
     def copy(self) -> Ledger:
-        return Ledger(
-            dict(self.spent), set(self.order_nos), set(self.tracking_nos), set(self.waybill_nos)
-        )
+        numbers = (set(self.order_nos), set(self.tracking_nos), set(self.waybill_nos))
+        return Ledger(dict(self.spent), *numbers, set(self.codes))
 
     def restore(self, earlier: Ledger) -> None:
         """Back to what `earlier` (a copy) held, in place: its holder keeps the same ledger."""
         self.spent, self.order_nos = earlier.spent, earlier.order_nos
         self.tracking_nos, self.waybill_nos = earlier.tracking_nos, earlier.waybill_nos
+        self.codes = earlier.codes
 
-    def add(self, data: OrderIn, merchant_id: int, paid: Decimal) -> None:
+    def add(self, data: OrderIn, parties: tuple[int, int], paid: Decimal) -> None:
+        merchant_id, warehouse_id = parties
         buyer = data.buyer.id_number.upper()
         self.spent[buyer] = self.spent.get(buyer, ZERO) + paid
         self.order_nos.add((merchant_id, data.order_no))
         self.tracking_nos.add(data.tracking_no)
         self.waybill_nos.add(data.waybill_no)
+        self.codes.update((warehouse_id, code) for code, _kind in order_codes(data))
+
+
+def order_codes(data: OrderIn) -> list[tuple[str, str]]:
+    """The codes a parcel of this order can be scanned by, each once: (code, kind)."""
+    named = (("order", data.order_no), ("tracking", data.tracking_no), ("waybill", data.waybill_no))
+    codes: dict[str, str] = {}
+    for kind, code in named:
+        codes.setdefault(code, kind)
+    return list(codes.items())
 
 
 def _parties(book: Book, data: OrderIn, merchant_scope: int | None) -> tuple[int, int]:
@@ -229,12 +244,32 @@ def _buyer_issues(data: OrderIn, paid: Decimal, ledger: Ledger) -> list[FieldIss
     return []
 
 
-def _check_unique(data: OrderIn, merchant_id: int, ledger: Ledger) -> None:
+CODE_FIELDS = {"order": "order_no", "tracking": "tracking_no", "waybill": "waybill_no"}
+FIELD_ZH = {"order_no": "订单号", "tracking_no": "物流跟踪号", "waybill_no": "运单号"}
+
+
+def _check_unique(data: OrderIn, parties: tuple[int, int], ledger: Ledger) -> None:
+    merchant_id, warehouse_id = parties
     if (merchant_id, data.order_no) in ledger.order_nos:
         raise Conflict("duplicate_order", f"order {data.order_no} exists", field="order_no")
     for name, in_use in (("tracking_no", ledger.tracking_nos), ("waybill_no", ledger.waybill_nos)):
         if getattr(data, name) in in_use:
             raise Conflict(f"duplicate_{name}", f"{name} {getattr(data, name)} is in use", name)
+    for code, kind in order_codes(data):
+        if (warehouse_id, code) in ledger.codes:
+            raise _code_in_use(CODE_FIELDS[kind], code, data.warehouse)
+
+
+def _code_in_use(name: str, code: str, warehouse: str) -> Conflict:
+    """A code another order of this warehouse is scanned by; whose order is not said, as it may
+    be another merchant's."""
+    return Conflict(
+        "code_in_use",
+        f"{name} {code} is already a code of another order at warehouse {warehouse}; "
+        "a scan of it would be ambiguous",
+        field=name,
+        message_zh=f"{FIELD_ZH[name]} {code} 在仓库 {warehouse} 已是另一订单的编码，扫描时无法区分",
+    )
 
 
 def _order_row(
@@ -281,8 +316,9 @@ def judge(
     issues = _amount_issues(data, priced) or _buyer_issues(data, priced.actural_paid, ledger)
     if issues:
         raise ValidationFailed(issues)
-    _check_unique(data, parties[0], ledger)
-    ledger.add(data, parties[0], priced.actural_paid)
+    _check_unique(data, parties, ledger)
+    ledger.add(data, parties, priced.actural_paid)
     parcel = (parties[1], data.tracking_no, data.waybill_no, priced.weight_kg, "expected", "none")
     row = _order_row(data, priced, parties, key, now)
-    return Taken(data.order_no, priced.actural_paid, row, priced.lines, parcel)
+    codes = [(parties[1], code, kind) for code, kind in order_codes(data)]
+    return Taken(data.order_no, priced.actural_paid, row, priced.lines, parcel, codes)
