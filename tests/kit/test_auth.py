@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import stat
 
 import httpx
 import pytest
@@ -167,10 +168,34 @@ def test_keys_and_users_commands(stack: Stack) -> None:
     assert runner.invoke(command, ["keys", "revoke", key_id.group(1)]).exit_code == 0
     with session_scope() as session, pytest.raises(Unauthorized):
         authenticate(session, raw.group(0))
-    made = runner.invoke(command, ["users", "create", "ops", "admin", "--password", PASSWORD])
+    prompted = f"{PASSWORD}\n{PASSWORD}\n"
+    made = runner.invoke(command, ["users", "create", "ops", "admin"], input=prompted)
     assert made.exit_code == 0, made.output
+    assert PASSWORD not in made.output
     with session_scope() as session:
         assert login_user(session, "ops", PASSWORD).role == Role.admin
     assert runner.invoke(command, ["users", "disable", "ops"]).exit_code == 0
     with session_scope() as session, pytest.raises(Unauthorized):
         login_user(session, "ops", PASSWORD)
+
+
+def test_users_create_never_takes_the_password_from_argv(stack: Stack) -> None:
+    runner = CliRunner()
+    argv = runner.invoke(command, ["users", "create", "ops", "admin", "--password", PASSWORD])
+    assert argv.exit_code != 0
+    piped = ["users", "create", "ops", "admin", "--password-stdin"]
+    made = runner.invoke(command, piped, input=PASSWORD + "\n")
+    assert made.exit_code == 0, made.output
+    with session_scope() as session:
+        assert login_user(session, "ops", PASSWORD).role == Role.admin
+
+
+def test_demo_keys_file_is_readable_by_its_owner_only(embedded: Stack) -> None:
+    path = embedded.data_dir / "demo-keys.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("old\n")
+    path.chmod(0o644)
+    result = CliRunner().invoke(command, ["seed-demo", "--orders", "0"])
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "cw_" in path.read_text()
