@@ -51,7 +51,9 @@ def _form(request: Request, error: str | None, next_path: str, status: int) -> H
         path="/login",
         httponly=True,
         samesite="strict",
-        secure=_https(request),
+        # Only by the scheme actually seen: with COOKIE_SECURE set but the proxy not trusted,
+        # a Secure pre-session cookie would never come back and nobody could log in.
+        secure=request.url.scheme == "https",
     )
     return response
 
