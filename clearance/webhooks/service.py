@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from clearance.pipeline.draining import drain
 from clearance.pipeline.state import MAIN_PATH, OFF_PATH, REVIEW
+from clearance.tracking.service import merchant_facts
 from clearance.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from clearance.webhooks.security import check_url, new_secret, signature_header
 from kit import outbox
@@ -409,7 +410,7 @@ def event_body(session: Session, event: Event) -> dict[str, Any]:
     return {
         "type": event.topic,
         "timestamp": event.occurred_at.isoformat(),
-        "data": {"event_id": event.id, "order_no": order.order_no, **event.payload},
+        "data": {"event_id": event.id, "order_no": order.order_no, **merchant_facts(event.payload)},
     }
 
 
