@@ -93,8 +93,12 @@ def _key_login(client: TestClient, headers: dict[str, str]) -> str:
     page = client.get("/login", headers=headers)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert token
+    # The pre-session cookie may be Secure; the browser behind the proxy speaks https and
+    # sends it back, the test client (plain http to the app) has to be handed it.
+    browser = page.cookies.get("clearway_login") or client.cookies.get("clearway_login")
+    sent = {**headers, "cookie": f"clearway_login={browser}"}
     data = {"csrf_token": token.group(1), "api_key": api_key(Role.admin)}
-    response = client.post("/login", data=data, headers=headers, follow_redirects=False)
+    response = client.post("/login", data=data, headers=sent, follow_redirects=False)
     assert response.status_code == 303, response.text
     [cookie] = [c for c in response.headers.get_list("set-cookie") if "clearway_session=" in c]
     return cookie.lower()
