@@ -66,11 +66,6 @@ class Settings(BaseSettings):
     public_status_pages: bool | None = None
     # Events one webhook replay call may resend; a wider range is refused (narrow since/until).
     webhook_replay_max: int = Field(default=500, ge=1, le=5000)
-    # Raw TCP printers may only be at these addresses/networks (comma-separated) or host names.
-    printer_networks: str = "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,127.0.0.0/8,::1/128,fc00::/7"
-    printer_hosts: str = ""
-    printer_max_timeout_s: float = Field(default=30.0, gt=0, le=300)
-    printer_max_retries: int = Field(default=5, ge=0, le=20)
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:
