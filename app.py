@@ -6,7 +6,7 @@ import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.telemetry import TelemetryConfig
@@ -32,6 +32,7 @@ from clearance.webhooks import api as webhooks_api
 from clearance.webhooks import pages as webhooks_pages
 from kit import api as kit_api
 from kit import login
+from kit.auth import Role
 from kit.db import get_engine
 from kit.errors import (
     Conflict,
@@ -47,7 +48,7 @@ from kit.pages import templates
 from kit.queue import EmbeddedWorker, get_redis
 from kit.secret import check_production_secret
 from kit.settings import get_settings
-from kit.web import SessionDep
+from kit.web import SessionDep, require_unless_public
 from warehouses import api as warehouses_api
 
 HTTP_STATUS: dict[type[DomainError], int] = {
@@ -226,14 +227,25 @@ def create_app(*, background: bool = False) -> FastAPI:
 
 
 def _pages(app: FastAPI) -> None:
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    # Open in the embedded demo; in production (REDIS_URL set) an admin's, unless
+    # CLEARWAY_PUBLIC_STATUS_PAGES says otherwise.
+    @app.get(
+        "/",
+        response_class=HTMLResponse,
+        include_in_schema=False,
+        dependencies=[Depends(require_unless_public(Role.admin, page=True))],
+    )
     def overview(request: Request, session: SessionDep) -> HTMLResponse:
         rows = counts_by_warehouse(session)
         return templates.TemplateResponse(
             request, "overview.html", {"rows": rows, "states": STATES}
         )
 
-    @app.get("/metrics", include_in_schema=False)
+    @app.get(
+        "/metrics",
+        include_in_schema=False,
+        dependencies=[Depends(require_unless_public(Role.admin))],
+    )
     def metrics() -> Response:
         return Response(exposition(), media_type="text/plain; version=0.0.4")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -77,7 +78,9 @@ def serve(
     if demo_floor:
         threading.Thread(target=run_floor, args=(stop,), daemon=True).start()
     console.print(f"Clearway on [bold]http://{host}:{port}[/]  (API docs at /docs)")
-    uvicorn.run(create_app(background=True), host=host, port=port, log_level="warning")
+    # Forwarded headers are read by the app itself, from the proxies in CLEARWAY_TRUSTED_PROXIES.
+    app = create_app(background=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=False)
     stop.set()
 
 
@@ -144,6 +147,15 @@ def seed_demo(orders: int = 50, seed: int = 11) -> None:
     )
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write a file only its owner may read (0600), also when it existed with looser rights."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
 def _demo_keys() -> Path:
     path = get_settings().data_dir / "demo-keys.txt"
     with session_scope() as session:
@@ -155,8 +167,7 @@ def _demo_keys() -> Path:
         merchant = session.scalars(first).one()
     extra = demo_identities(merchant.id or 0, merchant.code)
     lines = [f"admin {admin}", f"staff-HZ {staff}", *(f"{name} {value}" for name, value in extra)]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    write_private(path, "\n".join(lines) + "\n")
     console.print("Demo keys and page logins (also in the file):", *lines, sep="\n  ")
     return path
 

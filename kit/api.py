@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kit import guards
 from kit.web import SECURITY_SCHEMES
 
 log = logging.getLogger("clearway.http")
@@ -175,6 +176,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 def install(app: FastAPI) -> None:
     """Request ids on every response and log line; one error shape in the OpenAPI document."""
+    guards.install(app)
     app.add_middleware(RequestIdMiddleware)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

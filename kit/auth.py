@@ -7,19 +7,20 @@ worker) within that many seconds."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, delete, update
 from sqlalchemy import select as core_select
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -183,6 +184,7 @@ def revoke_key(session: Session, key_id: int) -> ApiKey:
         raise NotFound("api_key_not_found", f"no API key with id {key_id}", field="key_id")
     key.revoked_at = key.revoked_at or utcnow()
     forget_principals(key_id)
+    end_sessions(session, key_id=key_id)
     return key
 
 
@@ -295,10 +297,42 @@ def _serializer(salt: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(signing_secret(get_settings()), salt=salt)
 
 
-def issue_session(principal: Principal) -> str:
-    """A signed session value naming the key or user, with a fresh CSRF token inside."""
-    data = {"k": principal.key_id, "u": principal.user_id, "csrf": secrets.token_urlsafe(24)}
+class ServerSession(SQLModel, table=True):
+    """A page login, held server-side so that logging out or a new password ends it at once;
+    the cookie carries only a random id (its SHA-256 here) and the CSRF token, signed."""
+
+    __tablename__ = "server_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    digest: str = Field(max_length=64, unique=True)
+    user_id: int | None = Field(default=None, index=True)
+    key_id: int | None = Field(default=None, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+    ended_at: datetime | None = None
+
+
+def issue_session(session: Session, principal: Principal) -> str:
+    """Open a server-side session for the key or user; the signed cookie value names it and
+    carries a fresh CSRF token."""
+    token, now = secrets.token_urlsafe(32), utcnow()
+    _drop_expired(session, now)
+    session.add(
+        ServerSession(
+            digest=_digest(token),
+            user_id=principal.user_id,
+            key_id=principal.key_id if principal.user_id is None else None,
+            created_at=now,
+            expires_at=now + timedelta(seconds=get_settings().session_max_age_s),
+        )
+    )
+    data = {"sid": token, "csrf": secrets.token_urlsafe(24)}
     return _serializer("clearway-session").dumps(data)
+
+
+def _drop_expired(session: Session, now: datetime) -> None:
+    expired = delete(ServerSession).where(col(ServerSession.expires_at) < now)
+    session.execute(expired)
 
 
 def read_session(value: str) -> dict[str, object]:
@@ -314,25 +348,64 @@ def read_session(value: str) -> dict[str, object]:
     return data
 
 
+def _live_session(session: Session, data: dict[str, object]) -> ServerSession:
+    token = data.get("sid")
+    if not isinstance(token, str):
+        raise Unauthorized("session_expired", "log in again")
+    query = select(ServerSession).where(col(ServerSession.digest) == _digest(token))
+    found = session.exec(query).first()
+    if found is None or found.ended_at is not None or _aware(found.expires_at) < utcnow():
+        raise Unauthorized("session_expired", "this session has ended; log in again")
+    return found
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def session_principal(session: Session, data: dict[str, object]) -> Principal:
-    key_id, user_id = data.get("k"), data.get("u")
-    if isinstance(user_id, int):
-        return load_user_principal(session, user_id)
-    if isinstance(key_id, int):
-        return key_principal(session, key_id)
+    live = _live_session(session, data)
+    if live.user_id is not None:
+        return load_user_principal(session, live.user_id)
+    if live.key_id is not None:
+        return key_principal(session, live.key_id)
     raise Unauthorized("session_expired", "log in again")
 
 
-def login_csrf_token() -> str:
-    """A signed token for the login form, which is posted before any session exists."""
-    return _serializer("clearway-login").dumps(secrets.token_urlsafe(16))
+def end_session(session: Session, data: dict[str, object]) -> None:
+    """Log out: the session stops working at once, in every process."""
+    with contextlib.suppress(Unauthorized):
+        _live_session(session, data).ended_at = utcnow()
 
 
-def check_login_csrf(token: str) -> None:
+def end_sessions(session: Session, *, user_id: int | None = None, key_id: int | None = None) -> int:
+    """End every live session of a user (new password, disabled) or of a key (revoked)."""
+    owner = (
+        col(ServerSession.user_id) == user_id
+        if user_id is not None
+        else col(ServerSession.key_id) == key_id
+    )
+    query = (
+        update(ServerSession)
+        .where(owner, col(ServerSession.ended_at).is_(None))
+        .values(ended_at=utcnow())
+    )
+    return int(getattr(session.execute(query), "rowcount", 0) or 0)
+
+
+def login_csrf_token(browser: str) -> str:
+    """A signed token for the login form, bound to the browser's pre-session cookie value:
+    a token lifted from another browser (or page) does not fit this one's cookie."""
+    return _serializer("clearway-login").dumps(browser)
+
+
+def check_login_csrf(token: str, browser: str | None) -> None:
     try:
-        _serializer("clearway-login").loads(token, max_age=3600)
+        bound = _serializer("clearway-login").loads(token, max_age=3600)
     except BadSignature as exc:
         raise Forbidden("csrf_failed", "the form expired; reload and try again") from exc
+    if not browser or not isinstance(bound, str) or not secrets.compare_digest(bound, browser):
+        raise Forbidden("csrf_failed", "the form belongs to another browser; reload it")
 
 
 def check_csrf(expected: object, presented: str | None) -> None:
@@ -354,6 +427,7 @@ def set_password(session: Session, username: str, password: str) -> User:
         )
     user.password_hash = _hasher.hash(password)
     session.add(user)
+    end_sessions(session, user_id=user.id)
     return user
 
 
@@ -367,4 +441,5 @@ def disable_user(session: Session, username: str) -> User:
         raise NotFound("user_not_found", f"no user {username}", field="username")
     user.disabled_at = user.disabled_at or utcnow()
     session.add(user)
+    end_sessions(session, user_id=user.id)
     return user

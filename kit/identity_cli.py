@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import sys
 from typing import Annotated
 
 import typer
@@ -21,11 +22,15 @@ console = Console()
 def users_create(
     username: str,
     role: Role,
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
     merchant_id: int | None = None,
     warehouse: Annotated[list[str] | None, typer.Option(help="Warehouse code(s)")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password as one line of stdin")
+    ] = False,
 ) -> None:
-    """Create a user who logs into the pages."""
+    """Create a user who logs into the pages; the password is asked for (or read from stdin),
+    never taken from the command line, where `ps` and the shell history would keep it."""
+    password = read_password(password_stdin)
     with session_scope() as session:
         user = create_user(
             session,
@@ -36,6 +41,12 @@ def users_create(
             warehouse_codes=tuple(warehouse or ()),
         )
     console.print(f"user {user.id} {username} ({role.value}) created")
+
+
+def read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
 @users_app.command("list")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -13,9 +14,11 @@ from kit.auth import (
     Role,
     authenticate,
     check_login_csrf,
+    end_session,
     issue_session,
     login_csrf_token,
     login_user,
+    read_session,
 )
 from kit.errors import Unauthorized
 from kit.pages import templates
@@ -23,6 +26,8 @@ from kit.settings import get_settings
 from kit.web import SESSION_COOKIE, SessionDep, require_page
 
 router = APIRouter(include_in_schema=False)
+# A random value per browser, set with the login form: the form's CSRF token is bound to it.
+BROWSER_COOKIE = "clearway_login"
 HOME = {Role.merchant: "/track", Role.admin: "/dashboard", Role.broker: "/dashboard"}
 ANY_PAGE = require_page(Role.admin, Role.broker, Role.staff, Role.merchant)
 
@@ -35,8 +40,27 @@ def safe_next(target: str | None, principal: Principal | None = None) -> str:
 
 
 def _form(request: Request, error: str | None, next_path: str, status: int) -> HTMLResponse:
-    context = {"csrf_token": login_csrf_token(), "error": error, "next": next_path}
-    return templates.TemplateResponse(request, "login.html", context, status_code=status)
+    """The login form; its CSRF token fits this browser's pre-session cookie, set here."""
+    browser = request.cookies.get(BROWSER_COOKIE) or secrets.token_urlsafe(24)
+    context = {"csrf_token": login_csrf_token(browser), "error": error, "next": next_path}
+    response = templates.TemplateResponse(request, "login.html", context, status_code=status)
+    response.set_cookie(
+        BROWSER_COOKIE,
+        browser,
+        max_age=3600,
+        path="/login",
+        httponly=True,
+        samesite="strict",
+        # Only by the scheme actually seen: with COOKIE_SECURE set but the proxy not trusted,
+        # a Secure pre-session cookie would never come back and nobody could log in.
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+def _https(request: Request) -> bool:
+    """Behind a trusted proxy the scheme is the one the browser used (kit/guards.py)."""
+    return get_settings().cookie_secure or request.url.scheme == "https"
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -77,7 +101,7 @@ def login_submit(
     next: Annotated[str, Form(max_length=300)] = "",
 ) -> Response:
     """Check the credentials; on success set the session cookie and go where the user was headed."""
-    check_login_csrf(csrf_token)
+    check_login_csrf(csrf_token, request.cookies.get(BROWSER_COOKIE))
     address = request.client.host if request.client else "unknown"
     outcome = _try_login(session, address, api_key, username, password)
     if isinstance(outcome, str):
@@ -85,18 +109,23 @@ def login_submit(
     response = RedirectResponse(safe_next(next or None, outcome), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        issue_session(outcome),
+        issue_session(session, outcome),
         max_age=get_settings().session_max_age_s,
         httponly=True,
         samesite="lax",
-        secure=get_settings().cookie_secure or request.url.scheme == "https",
+        secure=_https(request),
     )
+    response.delete_cookie(BROWSER_COOKIE, path="/login")
     return response
 
 
 @router.post("/logout", dependencies=[Depends(ANY_PAGE)])
-def logout() -> Response:
-    """End the session (the form carries the CSRF token, checked with the cookie)."""
+def logout(request: Request, session: SessionDep) -> Response:
+    """End the session server-side, so a copy of the cookie stops working too (the form
+    carries the CSRF token, checked with the cookie)."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        end_session(session, read_session(cookie))
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

@@ -63,6 +63,17 @@ class Settings(BaseSettings):
     password_checks_at_once: int = Field(default=2, ge=1, le=64)
     # The session cookie's Secure flag: on behind TLS (also when a proxy ends TLS before us).
     cookie_secure: bool = False
+    # Proxies (addresses or networks, comma-separated) whose X-Forwarded-Proto and
+    # X-Forwarded-For are believed: behind them a request that reached the proxy over TLS counts
+    # as https (Secure cookies) and the login throttle sees the real client address.
+    trusted_proxies: str = "127.0.0.1"
+    # Request bodies larger than this are refused (413) before anything parses them.
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    # The overview page and /metrics without logging in: None means on in the embedded demo
+    # (no REDIS_URL) and off in production, where they need an admin.
+    public_status_pages: bool | None = None
+    # Events one webhook replay call may resend; a wider range is refused (narrow since/until).
+    webhook_replay_max: int = Field(default=500, ge=1, le=5000)
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:
@@ -91,6 +102,12 @@ class Settings(BaseSettings):
     @property
     def embedded_queue(self) -> bool:
         return not self.redis_url
+
+    @property
+    def status_pages_public(self) -> bool:
+        if self.public_status_pages is None:
+            return self.embedded_queue
+        return self.public_status_pages
 
     @property
     def is_sqlite(self) -> bool:

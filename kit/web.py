@@ -27,6 +27,7 @@ from kit.auth import (
 )
 from kit.db import get_engine, session_scope
 from kit.errors import Forbidden, Unauthorized
+from kit.settings import get_settings
 
 SESSION_COOKIE = "clearway_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -200,6 +201,20 @@ def require_page(*roles: Role) -> RoleCheck:
             target = quote(request.url.path, safe="/")
             raise HTTPException(303, "log in first", headers={"Location": f"/login?next={target}"})
         return _check_role(principal, roles)
+
+    setattr(check, ROLES_ATTR, roles)
+    return check
+
+
+def require_unless_public(*roles: Role, page: bool = False) -> Callable[..., Any]:
+    """For the status pages (overview, /metrics): open to anyone when
+    CLEARWAY_PUBLIC_STATUS_PAGES is on (the embedded demo's default), else like `require`."""
+    strict = require_page(*roles) if page else require(*roles)
+
+    async def check(request: Request) -> Principal | None:
+        if get_settings().status_pages_public:
+            return None
+        return await strict(request)
 
     setattr(check, ROLES_ATTR, roles)
     return check

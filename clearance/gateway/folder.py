@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import logging
 import os
 import random
@@ -23,6 +24,7 @@ from declarations.fmt import china_now, return_time
 log = logging.getLogger(__name__)
 HEARTBEAT = ".heartbeat"
 SEEN = ".seen"
+REASON = ".reason.txt"
 # OS errors that pass by themselves (a disk or quota that frees up, a busy or flaky device, a
 # process out of descriptors): the message waits and is retried, it has not failed.
 TRANSIENT_ERRNOS = frozenset(
@@ -350,7 +352,7 @@ class FolderExchange:
     def failed(self, incoming: IncomingFile, reason: str) -> None:
         self.error_dir.mkdir(parents=True, exist_ok=True)
         shutil.move(incoming.path, self.error_dir / incoming.name)
-        (self.error_dir / (incoming.name + ".reason.txt")).write_text(reason, encoding="utf-8")
+        (self.error_dir / _reason_name(incoming.name)).write_text(reason, encoding="utf-8")
         self._forget([incoming.name])
 
     def unreadable(self, incoming: IncomingFile, reason: str, grace_s: float) -> bool:
@@ -425,6 +427,13 @@ class FolderExchange:
             if exc.errno not in (errno.ENOENT, errno.ENOTEMPTY):
                 raise
         return count
+
+
+def _reason_name(name: str) -> str:
+    """`<name>.reason.txt`, shortened with a digest when that would pass the file-name limit."""
+    if len((name + REASON).encode()) <= 255:
+        return name + REASON
+    return name[:150] + "-" + hashlib.sha256(name.encode()).hexdigest()[:16] + REASON
 
 
 def _older(path: Path, now: float, age_s: float) -> bool:

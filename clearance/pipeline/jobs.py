@@ -132,12 +132,20 @@ def ingest_batch(
     return len(claimed) - batch["retrying"]
 
 
+MAX_FILE_NAME = 200  # Receipt.file_name's column length
+
+
 def _readable(
     exchange: FolderExchange, claimed: list[IncomingFile], totals: Counter[str], grace_s: float
 ) -> list[tuple[IncomingFile, ReceiptFile]]:
     """The claimed files that parse; tax bills archived, unreadable ones put back or set aside."""
     readable: list[tuple[IncomingFile, ReceiptFile]] = []
     for incoming in claimed:
+        if len(incoming.name) > MAX_FILE_NAME:
+            # Longer than receipts.file_name holds: set aside, never stored half-named.
+            exchange.failed(incoming, f"file name longer than {MAX_FILE_NAME} characters")
+            totals["refused"] += 1
+            continue
         try:
             parsed = parse_receipts(incoming.data)
         except DomainError as exc:

@@ -40,7 +40,7 @@ def get_shipments(
 @router.get("/shipments/{order_no}", tags=["shipments"], response_model=ShipmentOut)
 def get_shipment(order_no: OrderNo, session: SessionDep, principal: AnyRole) -> dict[str, Any]:
     """One shipment: its clearance state, customs keys and the timeline of every event."""
-    return shipment_view(session, find_order(session, order_no, principal))
+    return shipment_view(session, find_order(session, order_no, principal), principal)
 
 
 @router.get(

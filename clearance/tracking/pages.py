@@ -54,5 +54,5 @@ def track_shipment(
     request: Request, order_no: str, session: SessionDep, principal: Viewer
 ) -> HTMLResponse:
     """One shipment's timeline; the page polls the API and redraws as receipts arrive."""
-    shipment = shipment_view(session, find_order(session, order_no, principal))
+    shipment = shipment_view(session, find_order(session, order_no, principal), principal)
     return _page(request, "track_shipment.html", principal, shipment=shipment)

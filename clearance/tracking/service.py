@@ -133,8 +133,9 @@ def _summary(
     }
 
 
-def shipment_view(session: Session, order: Order) -> dict[str, Any]:
-    """The shipment as one document: order, parcel, clearance and timeline."""
+def shipment_view(session: Session, order: Order, principal: Principal) -> dict[str, Any]:
+    """The shipment as one document: order, parcel, clearance and timeline (a merchant's
+    timeline without the warehouse's inner workings: see `merchant_entry`)."""
     assert order.id is not None
     parcel = session.exec(select(Parcel).where(col(Parcel.order_id) == order.id)).one()
     case = session.exec(
@@ -152,8 +153,15 @@ def shipment_view(session: Session, order: Order) -> dict[str, Any]:
         "actural_paid": str(order.actural_paid),
         "created_at": order.created_at,
         "customs": _customs(case),
-        "timeline": [timeline_entry(e) for e in outbox.timeline(session, "order", order.id)],
+        "timeline": _timeline(session, order.id, principal),
     }
+
+
+def _timeline(session: Session, order_id: int, principal: Principal) -> list[dict[str, Any]]:
+    entries = [timeline_entry(e) for e in outbox.timeline(session, "order", order_id)]
+    if principal.role == Role.merchant:
+        return [merchant_entry(entry) for entry in entries]
+    return entries
 
 
 def _customs(case: ClearanceCase | None) -> dict[str, Any] | None:
@@ -185,4 +193,47 @@ def timeline_entry(event: outbox.Event) -> dict[str, Any]:
         "meaning_zh": payload.get("meaning_zh"),
         "meaning_en": payload.get("meaning_en"),
         "payload": payload,
+    }
+
+
+# What a merchant may read of an event's facts: the clearance outcome and customs' words, never
+# the staff's key labels, scan stations, exchange file names, message guids or free-text notes.
+MERCHANT_FACTS = frozenset(
+    {
+        "from",
+        "to",
+        "state",
+        "order_no",
+        "reason",
+        "code",
+        "message",
+        "message_type",
+        "return_status",
+        "return_time",
+        "return_info",
+        "meaning_zh",
+        "meaning_en",
+        "last_status",
+        "before",
+        "after",
+    }
+)
+
+
+def merchant_facts(payload: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in payload.items() if key in MERCHANT_FACTS}
+
+
+def merchant_actor(actor: str) -> str:
+    """`staff:dock-key-HZ` becomes `staff`: who acted, by role, not by which key."""
+    return actor.split(":", 1)[0]
+
+
+def merchant_entry(entry: dict[str, Any]) -> dict[str, Any]:
+    """A timeline entry as a merchant sees it: the actor's role only, no source, facts only."""
+    return {
+        **entry,
+        "actor": merchant_actor(entry["actor"]),
+        "source": None,
+        "payload": merchant_facts(entry["payload"]),
     }

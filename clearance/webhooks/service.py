@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from clearance.pipeline.draining import drain
 from clearance.pipeline.state import MAIN_PATH, OFF_PATH, REVIEW
+from clearance.tracking.service import merchant_facts
 from clearance.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from clearance.webhooks.security import check_url, new_secret, pin, signature_header
 from kit import outbox
@@ -409,7 +410,7 @@ def event_body(session: Session, event: Event) -> dict[str, Any]:
     return {
         "type": event.topic,
         "timestamp": event.occurred_at.isoformat(),
-        "data": {"event_id": event.id, "order_no": order.order_no, **event.payload},
+        "data": {"event_id": event.id, "order_no": order.order_no, **merchant_facts(event.payload)},
     }
 
 
@@ -631,9 +632,14 @@ def _replay_events(
         query = query.where(col(Event.occurred_at) >= since)
     if until is not None:
         query = query.where(col(Event.occurred_at) <= until)
-    events = session.exec(query.order_by(col(Event.id)).limit(5000)).all()
+    cap = get_settings().webhook_replay_max
+    scanned = session.exec(query.order_by(col(Event.id)).limit(cap * 10)).all()
     patterns = endpoint.event_types.split(",")
-    chosen = [event for event in events if topic_matches(patterns, event.topic)]
+    chosen = [event for event in scanned if topic_matches(patterns, event.topic)]
+    if len(chosen) > cap or len(scanned) >= cap * 10:
+        raise ValidationFailed.one(
+            "since", "replay_too_large", f"more than {cap} events in range; narrow since/until"
+        )
     if event_id is not None and not chosen:
         raise NotFound("event_not_found", f"no subscribed event {event_id} of yours", "event_id")
     return chosen

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
@@ -13,6 +14,7 @@ from clearance.pipeline.models import ClearanceCase
 from kit.auth import Role
 from kit.db import session_scope
 from kit.outbox import record, utcnow
+from kit.settings import Settings, get_settings
 from tests.conftest import Stack
 from tests.factories import api_key, auth
 from tests.identities import MERCHANT_A, place_order
@@ -78,3 +80,20 @@ def test_metrics_expose_parcels_queues_and_requests(stack: Stack) -> None:
     assert 'clearway_parcels{state="received",warehouse="HZ"} 1.0' in text
     assert 'clearway_queue_jobs{queue="webhooks"}' in text
     assert "clearway_http_requests_total" in text
+
+
+def test_status_pages_are_an_admins_in_production(
+    embedded: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert Settings().status_pages_public  # the embedded demo: `make run` shows them
+    assert not Settings(redis_url="redis://127.0.0.1:6379/0").status_pages_public
+    monkeypatch.setenv("CLEARWAY_PUBLIC_STATUS_PAGES", "false")
+    get_settings.cache_clear()
+    client = TestClient(create_app())
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/", follow_redirects=False).headers["location"] == "/login?next=/"
+    staff = auth(api_key(Role.staff, warehouse_codes=("HZ",)))
+    assert client.get("/metrics", headers=staff).status_code == 403
+    admin = auth(api_key(Role.admin))
+    assert "clearway_parcels" in client.get("/metrics", headers=admin).text
+    assert client.get("/", headers=admin).status_code == 200

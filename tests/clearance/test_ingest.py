@@ -193,3 +193,15 @@ def test_tax_bill_is_archived_not_refused(stack: Stack) -> None:
     assert ingest_receipts() == {"tax_bill": 1}
     archived = list((get_settings().archive_dir / "received").rglob("CEB816_1.xml"))
     assert len(archived) == 1 and not gateway().error_dir.exists()
+
+
+def test_a_receipt_file_with_an_over_long_name_is_set_aside(stack: Stack) -> None:
+    receipts = _seed(1)
+    folder = gateway().receive_dir
+    write_receipts(folder, receipts)
+    written = sorted(folder.iterdir())[0]
+    long_name = "R" * 246 + ".xml"  # its .reason.txt would pass 255 bytes
+    written.rename(folder / long_name)
+    assert ingest_receipts().get("refused") == 1
+    names = [p.name for p in gateway().error_dir.iterdir()]
+    assert long_name in names and any(n.endswith(".reason.txt") for n in names)

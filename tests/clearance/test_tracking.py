@@ -7,13 +7,16 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlmodel import col, select
 
 from app import create_app
 from kit.auth import Role
-from kit.outbox import utcnow
+from kit.db import session_scope
+from kit.outbox import record, utcnow
 from tests.conftest import Stack
 from tests.factories import api_key, auth
 from tests.identities import MERCHANT_A, merchant_key, place_order
+from warehouses.models import Order
 
 
 def _page(client: TestClient, key: str, **params: Any) -> dict[str, Any]:
@@ -77,3 +80,30 @@ def test_timeline_carries_each_receipt_with_its_meaning(embedded: Stack) -> None
     assert receipts[800]["meaning_zh"] == "放行" and receipts[800]["meaning_en"] == "Released"
     assert receipts[120]["meaning_zh"] == "海关入库"
     assert label.status_code == 200 and label.content.startswith(b"%PDF")
+
+
+def test_a_merchants_timeline_hides_staff_keys_stations_and_file_names(embedded: Stack) -> None:
+    order = place_order(1, "HZ", merchant=MERCHANT_A)
+    secrets = ["dock-key-label-7", "dock-station-9", "CEB621_20261204_secret.xml"]
+    with session_scope() as session:
+        found = session.exec(select(Order).where(col(Order.order_no) == order["order_no"])).one()
+        assert found.id is not None
+        record(
+            session,
+            "parcel.matched",
+            ("order", found.id),
+            actor=f"staff:{secrets[0]}",
+            source="scan:41",
+            payload={"station": secrets[1], "file": secrets[2], "to": "matched"},
+        )
+    client = TestClient(create_app())
+    path = f"/api/v1/shipments/{order['order_no']}"
+    mine = client.get(path, headers=auth(merchant_key()))
+    assert mine.status_code == 200
+    assert not any(secret in mine.text for secret in secrets)
+    matched = [e for e in mine.json()["timeline"] if e["topic"] == "parcel.matched"]
+    assert matched and matched[0]["actor"] == "staff" and matched[0]["payload"] == {"to": "matched"}
+    page = client.get(f"/track/{order['order_no']}", headers=auth(merchant_key()))
+    assert page.status_code == 200 and not any(secret in page.text for secret in secrets)
+    staff = client.get(path, headers=auth(api_key(Role.staff, warehouse_codes=("HZ",))))
+    assert all(secret in staff.text for secret in secrets)

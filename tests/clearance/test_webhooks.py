@@ -386,3 +386,19 @@ def test_webhooks_page_replays_through_a_csrf_protected_form(
     assert len(state.received) == 2 and _attempts(created["id"])[-1] == (1, 200)
     other = auth(merchant_key(MERCHANT_B))
     assert client.post(action, data=form, headers=other).status_code == 404
+
+
+def test_a_replay_is_bounded_per_call(
+    stack: Stack, receiver: tuple[Receiver, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, base = receiver
+    _settings(monkeypatch, webhook_replay_max="1")
+    client = TestClient(create_app())
+    created = _endpoint(client, f"{base}/a", MERCHANT_A)
+    place_order(1, merchant=MERCHANT_A)
+    place_order(2, merchant=MERCHANT_A)
+    since = (utcnow() - timedelta(minutes=5)).isoformat()
+    path = f"/api/v1/webhooks/endpoints/{created['id']}/replay"
+    refused = client.post(path, json={"since": since}, headers=auth(merchant_key()))
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["code"] == "replay_too_large"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import stat
 
 import httpx
 import pytest
@@ -14,7 +15,16 @@ from typer.testing import CliRunner
 from app import create_app
 from cli import app as command
 from kit.api import RequestIdLogFilter
-from kit.auth import ApiKey, Role, User, authenticate, create_user, login_user, revoke_key
+from kit.auth import (
+    ApiKey,
+    Role,
+    User,
+    authenticate,
+    create_user,
+    login_user,
+    revoke_key,
+    set_password,
+)
 from kit.db import session_scope
 from kit.errors import Unauthorized, ValidationFailed
 from tests.conftest import Stack
@@ -167,10 +177,81 @@ def test_keys_and_users_commands(stack: Stack) -> None:
     assert runner.invoke(command, ["keys", "revoke", key_id.group(1)]).exit_code == 0
     with session_scope() as session, pytest.raises(Unauthorized):
         authenticate(session, raw.group(0))
-    made = runner.invoke(command, ["users", "create", "ops", "admin", "--password", PASSWORD])
+    prompted = f"{PASSWORD}\n{PASSWORD}\n"
+    made = runner.invoke(command, ["users", "create", "ops", "admin"], input=prompted)
     assert made.exit_code == 0, made.output
+    assert PASSWORD not in made.output
     with session_scope() as session:
         assert login_user(session, "ops", PASSWORD).role == Role.admin
     assert runner.invoke(command, ["users", "disable", "ops"]).exit_code == 0
     with session_scope() as session, pytest.raises(Unauthorized):
         login_user(session, "ops", PASSWORD)
+
+
+def test_users_create_never_takes_the_password_from_argv(stack: Stack) -> None:
+    runner = CliRunner()
+    argv = runner.invoke(command, ["users", "create", "ops", "admin", "--password", PASSWORD])
+    assert argv.exit_code != 0
+    piped = ["users", "create", "ops", "admin", "--password-stdin"]
+    made = runner.invoke(command, piped, input=PASSWORD + "\n")
+    assert made.exit_code == 0, made.output
+    with session_scope() as session:
+        assert login_user(session, "ops", PASSWORD).role == Role.admin
+
+
+def test_demo_keys_file_is_readable_by_its_owner_only(embedded: Stack) -> None:
+    path = embedded.data_dir / "demo-keys.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("old\n")
+    path.chmod(0o644)
+    result = CliRunner().invoke(command, ["seed-demo", "--orders", "0"])
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert "cw_" in path.read_text()
+
+
+def _session_cookie(client: TestClient) -> str:
+    value = client.cookies.get("clearway_session")
+    assert value
+    return value
+
+
+def _with_cookie(value: str) -> TestClient:
+    other = TestClient(create_app())
+    other.cookies.set("clearway_session", value)
+    return other
+
+
+def test_logout_ends_the_session_even_for_a_copied_cookie(client: TestClient) -> None:
+    merchant_user("kiwi")
+    _login(client, username="kiwi", password=PASSWORD)
+    copied = _session_cookie(client)
+    assert _with_cookie(copied).get("/api/v1/shipments").status_code == 200
+    token = _csrf(client.get("/track").text)
+    assert client.post("/logout", data={"csrf_token": token}).status_code == 200
+    stale = _with_cookie(copied).get("/api/v1/shipments")
+    assert stale.status_code == 401 and stale.json()["code"] == "session_expired"
+
+
+def test_a_new_password_or_a_revoked_key_ends_every_session(client: TestClient) -> None:
+    merchant_user("kiwi")
+    _login(client, username="kiwi", password=PASSWORD)
+    copied = _session_cookie(client)
+    with session_scope() as session:
+        set_password(session, "kiwi", "a brand new passphrase")
+    assert _with_cookie(copied).get("/api/v1/shipments").status_code == 401
+    assert _login(client, username="kiwi", password="a brand new passphrase").status_code == 303
+    assert client.get("/api/v1/shipments").status_code == 200
+
+
+def test_the_login_token_fits_only_the_browser_it_was_given_to(client: TestClient) -> None:
+    merchant_user("kiwi")
+    lifted = _csrf(client.get("/login").text)
+    victim = TestClient(create_app())
+    victim.get("/login")  # the victim's own pre-session cookie
+    fields = {"csrf_token": lifted, "username": "kiwi", "password": PASSWORD}
+    forced = victim.post("/login", data=fields, follow_redirects=False)
+    assert forced.status_code == 403 and forced.json()["code"] == "csrf_failed"
+    bare = TestClient(create_app()).post("/login", data=fields, follow_redirects=False)
+    assert bare.status_code == 403
+    assert client.post("/login", data=fields, follow_redirects=False).status_code == 303

@@ -149,7 +149,7 @@ def test_other_warehouse_staff_cannot_touch_the_queue(floor: Floor) -> None:
     response = floor.client.post(
         f"/api/v1/exceptions/{queue[0]['id']}/actions", json={"action": "dispose"}, headers=gz_staff
     )
-    assert response.status_code == 403
+    assert response.status_code == 404  # as for an id that does not exist
     assert (
         len(floor.client.get("/api/v1/warehouses/HZ/exceptions", headers=floor.staff).json()) == 1
     )
@@ -170,3 +170,23 @@ def test_a_parcel_marked_for_return_cannot_leave_through_the_gate(floor: Floor) 
     assert result["outcome"] == "not_released"
     assert result["details"]["floor_state"] == "returning"
     assert events("parcel.shipped") == []
+
+
+def test_another_warehouses_exception_answers_like_a_missing_one(floor: Floor) -> None:
+    floor.scan("STRAY-404")
+    [queued] = floor.client.get("/api/v1/warehouses/HZ/exceptions", headers=floor.staff).json()
+    elsewhere = auth(api_key(Role.staff, warehouse_codes=("SH",)))
+    action = {"action": "dispose", "note": "probe"}
+
+    def answer(exception_id: int) -> tuple[int, str, str | None]:
+        response = floor.client.post(
+            f"/api/v1/exceptions/{exception_id}/actions", json=action, headers=elsewhere
+        )
+        body = response.json()
+        return response.status_code, body["code"], body["field"]
+
+    foreign, missing = answer(queued["id"]), answer(queued["id"] + 1000)
+    assert foreign == (404, "exception_not_found", "exception_id")
+    assert missing == (404, "exception_not_found", "exception_id")
+    still = floor.client.get("/api/v1/warehouses/HZ/exceptions", headers=floor.staff).json()
+    assert [q["id"] for q in still] == [queued["id"]]

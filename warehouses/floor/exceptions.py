@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from kit import outbox
-from kit.auth import Principal
+from kit.auth import Principal, Role
 from kit.errors import Conflict, NotFound, ValidationFailed
 from kit.outbox import utcnow
 from warehouses.floor import repo
@@ -55,12 +55,17 @@ def _out(exc: FloorException, scan: Scan, order_no: str | None) -> ExceptionOut:
     )
 
 
+def _may_act(principal: Principal, warehouse_code: str) -> bool:
+    return principal.role not in (Role.staff, Role.broker) or principal.can_act_at(warehouse_code)
+
+
 def _load(session: Session, exception_id: int, principal: Principal) -> FloorException:
     exc = session.get(FloorException, exception_id)
     warehouse = session.get(Warehouse, exc.warehouse_id) if exc else None
-    if exc is None or warehouse is None:
+    # Another warehouse's exception answers exactly as a missing one: a 403 would tell a
+    # caller which ids exist elsewhere.
+    if exc is None or warehouse is None or not _may_act(principal, warehouse.code):
         raise NotFound("exception_not_found", f"no exception {exception_id}", "exception_id")
-    principal.require_warehouse(warehouse.code)
     if exc.state != "open":
         raise Conflict("exception_closed", f"exception {exception_id} is already {exc.state}")
     return exc
