@@ -58,9 +58,9 @@ def _out(exc: FloorException, scan: Scan, order_no: str | None) -> ExceptionOut:
 def _load(session: Session, exception_id: int, principal: Principal) -> FloorException:
     exc = session.get(FloorException, exception_id)
     warehouse = session.get(Warehouse, exc.warehouse_id) if exc else None
-    if exc is None or warehouse is None:
+    # Another warehouse's exception is answered as a missing one: no existence oracle.
+    if exc is None or warehouse is None or not principal.can_act_at(warehouse.code):
         raise NotFound("exception_not_found", f"no exception {exception_id}", "exception_id")
-    principal.require_warehouse(warehouse.code)
     if exc.state != "open":
         raise Conflict("exception_closed", f"exception {exception_id} is already {exc.state}")
     return exc
