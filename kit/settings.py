@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     password_checks_at_once: int = Field(default=2, ge=1, le=64)
     # The session cookie's Secure flag: on behind TLS (also when a proxy ends TLS before us).
     cookie_secure: bool = False
+    # Webhooks and printers reach only loopback addresses and spool folders inside data_dir:
+    # for tests and fuzzing, which must never send traffic off the machine (kit/outbound.py).
+    outbound_loopback_only: bool = False
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:

@@ -11,6 +11,7 @@ import secrets
 import socket
 from urllib.parse import urlsplit
 
+from kit import outbound
 from kit.errors import ValidationFailed
 
 SECRET_PREFIX = "whsec_"
@@ -50,6 +51,7 @@ def check_url(url: str, allow_private: bool) -> None:
         raise ValidationFailed.one("url", "invalid_url", "use an absolute http(s) URL")
     if parts.username or parts.password:
         raise ValidationFailed.one("url", "invalid_url", "put no credentials in the URL")
+    outbound.check_host("url", parts.hostname)
     if allow_private:
         return
     if any(_is_internal(address) for address in _addresses(parts.hostname)):
