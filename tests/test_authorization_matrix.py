@@ -559,3 +559,120 @@ def test_every_route_every_role_own_foreign_and_missing_ids(world: World) -> Non
         wrong += [f"{route} {who}: oracle {s}" for who, s in uncovered.items() if len(s) > 1]
     assert wrong == [], "\n".join(wrong)
     assert checked > 500
+
+
+# ---------------------------------------------------------------------------------------------
+# Replay shortcuts: a second request that reuses another tenant's replay token (Idempotency-Key,
+# client_scan_id, an event id) is judged on its own, never answered with the other's result.
+
+
+def _post(world: World, caller: str, path: str, body: Any, **headers: str) -> Any:
+    return world.client.post(path, json=body, headers={**auth(world.keys[caller]), **headers})
+
+
+def _fresh_order(world: World, merchant: str, warehouse: str) -> dict[str, Any]:
+    payload = order_payload(next(world.serial), warehouse, merchant=merchant)
+    assert _post(world, "admin", f"{V1}/orders", payload).status_code == 201
+    return payload
+
+
+def _order_key_replay(world: World) -> list[Any]:
+    key = {"Idempotency-Key": "authz-order-1"}
+    mine = order_payload(next(world.serial), "HZ", merchant=MERCHANT_A)
+    first = _post(world, "merchant-A", f"{V1}/orders", mine, **key)
+    theirs = order_payload(next(world.serial), "HZ", merchant=MERCHANT_B)
+    other = _post(world, "merchant-B", f"{V1}/orders", theirs, **key)
+    posing = _post(world, "merchant-B", f"{V1}/orders", mine, **key)
+    again = _post(world, "merchant-A", f"{V1}/orders", mine, **key)
+    return [
+        (first.status_code, other.status_code, posing.status_code, again.status_code),
+        other.json()["order_no"] == theirs["order_no"],
+        mine["order_no"] in posing.text or mine["waybill_no"] in posing.text,
+        again.json()["id"] == first.json()["id"],
+    ]
+
+
+def _batch_key_replay(world: World) -> list[Any]:
+    key = {"Idempotency-Key": "authz-batch-1"}
+    mine = {"orders": [order_payload(next(world.serial), "HZ", merchant=MERCHANT_A)]}
+    theirs = {"orders": [order_payload(next(world.serial), "HZ", merchant=MERCHANT_B)]}
+    first = _post(world, "merchant-A", f"{V1}/orders/batch", mine, **key)
+    other = _post(world, "merchant-B", f"{V1}/orders/batch", theirs, **key)
+    posing = _post(world, "merchant-B", f"{V1}/orders/batch", mine, **key)
+    again = _post(world, "merchant-A", f"{V1}/orders/batch", mine, **key)
+    statuses = [r.json()["results"][0]["status"] for r in (first, other, posing, again)]
+    return [statuses, mine["orders"][0]["waybill_no"] in posing.text]
+
+
+def _scans(world: World, path: str, wrap: Callable[[dict[str, Any]], Any]) -> list[Any]:
+    """The same station name and client scan id at HZ, then at SH, then at HZ again."""
+    answers: list[tuple[str, bool, str, int]] = []
+    for caller, warehouse in (("staff-HZ", "HZ"), ("staff-SH", "SH"), ("staff-HZ", "HZ")):
+        if caller == "staff-HZ" and answers:
+            code = answers[0][2]
+        else:
+            code = _fresh_order(world, MERCHANT_A, warehouse)["tracking_no"]
+        scan = {"warehouse": warehouse, "station": "dock-1", "code": code}
+        answer = _post(world, caller, path, wrap({**scan, "client_scan_id": f"c-{path}"}))
+        out = answer.json()["results"][0] if "results" in answer.json() else answer.json()
+        answers.append((out["outcome"], out["replayed"], code, out["scan_id"]))
+    (hz, _, _, hz_id), (sh, sh_replayed, _, sh_id), (_, replayed, _, again_id) = answers
+    return [hz, sh, sh_replayed, sh_id != hz_id, replayed, again_id == hz_id]
+
+
+def _webhook_event_replay(world: World) -> list[Any]:
+    a_hz, b_hz = world.tenants[0], world.tenants[1]
+    path = f"{V1}/webhooks/endpoints/{{}}/replay"
+    theirs = _post(world, "merchant-B", path.format(b_hz.endpoint_id), {"event_id": a_hz.event_id})
+    mine = _post(world, "merchant-A", path.format(a_hz.endpoint_id), {"event_id": a_hz.event_id})
+    return [theirs.status_code, theirs.json()["code"], mine.status_code, mine.json()]
+
+
+@dataclass(frozen=True)
+class ReplayRule:
+    route: tuple[str, str]
+    scenario: Callable[[World], list[Any]]
+    expected: list[Any]
+
+
+REPLAYS: dict[str, ReplayRule] = {
+    # (A's first 201, B's own order under A's key 201, B posing as A 422, A again 200); B got
+    # its own order; B saw nothing of A's; A's retry answers A's first order.
+    "Idempotency-Key on an order": ReplayRule(
+        ("POST", f"{V1}/orders"), _order_key_replay, [(201, 201, 422, 200), True, False, True]
+    ),
+    "Idempotency-Key on a batch": ReplayRule(
+        ("POST", f"{V1}/orders/batch"),
+        _batch_key_replay,
+        [["accepted", "accepted", "refused", "replayed"], False],
+    ),
+    # HZ matched; SH's scan with HZ's station and id is matched on its own (not a replay, a new
+    # scan); HZ's retry is HZ's replay.
+    "client_scan_id on a scan": ReplayRule(
+        ("POST", f"{V1}/scans"),
+        lambda w: _scans(w, f"{V1}/scans", lambda s: s),
+        ["matched", "matched", False, True, True, True],
+    ),
+    "client_scan_id in a scan batch": ReplayRule(
+        ("POST", f"{V1}/scans/batch"),
+        lambda w: _scans(w, f"{V1}/scans/batch", lambda s: {"scans": [s]}),
+        ["matched", "matched", False, True, True, True],
+    ),
+    # B may not replay A's event on B's endpoint; A may, on its own.
+    "event id on a webhook replay": ReplayRule(
+        ("POST", f"{V1}/webhooks/endpoints/{{endpoint_id}}/replay"),
+        _webhook_event_replay,
+        [404, "event_not_found", 202, {"deliveries": 1}],
+    ),
+}
+
+
+def test_every_replay_route_is_a_route_of_the_table() -> None:
+    assert {rule.route for rule in REPLAYS.values()} <= set(RULES)
+
+
+def test_replay_shortcuts_stay_within_the_tenant(stack: Stack) -> None:
+    """On SQLite and PostgreSQL: each replay row of REPLAYS gets its declared answers."""
+    world = build_world()
+    answers = {name: rule.scenario(world) for name, rule in REPLAYS.items()}
+    assert answers == {name: rule.expected for name, rule in REPLAYS.items()}
