@@ -586,9 +586,9 @@ def _order_key_replay(world: World) -> list[Any]:
     again = _post(world, "merchant-A", f"{V1}/orders", mine, **key)
     return [
         (first.status_code, other.status_code, posing.status_code, again.status_code),
-        other.json()["order_no"] == theirs["order_no"],
+        other.json().get("order_no") == theirs["order_no"],
         mine["order_no"] in posing.text or mine["waybill_no"] in posing.text,
-        again.json()["id"] == first.json()["id"],
+        again.json().get("id") == first.json().get("id"),
     ]
 
 
