@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     public_status_pages: bool | None = None
     # Events one webhook replay call may resend; a wider range is refused (narrow since/until).
     webhook_replay_max: int = Field(default=500, ge=1, le=5000)
+    # Webhooks and printers reach only loopback addresses and spool folders inside data_dir:
+    # for tests and fuzzing, which must never send traffic off the machine (kit/outbound.py).
+    outbound_loopback_only: bool = False
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:

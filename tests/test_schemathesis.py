@@ -1,5 +1,7 @@
 """The OpenAPI contract under fire: generated requests with valid keys against the in-process
-app (embedded SQLite) must never cause a server error or a response that breaks the schema."""
+app (embedded SQLite) must never cause a server error or a response that breaks the schema.
+Every operation is fuzzed, webhook and printer writes included: the app under test accepts
+only loopback targets (`outbound_loopback_only`), so no request leaves the machine."""
 
 from __future__ import annotations
 
@@ -35,6 +37,8 @@ CHECKS = [
 
 @pytest.fixture
 def keys(request, monkeypatch, tmp_path) -> Iterator[dict[str, str]]:
+    # Webhook and printer writes are fuzzed too: whatever URL is made up, only loopback.
+    monkeypatch.setenv("CLEARWAY_OUTBOUND_LOOPBACK_ONLY", "true")
     for _stack in make_stack(request, monkeypatch, tmp_path, "sqlite", redis=False):
         place_order(1, "HZ", merchant=MERCHANT_A)
         yield {"admin": api_key(Role.admin), "merchant": merchant_key(MERCHANT_A)}

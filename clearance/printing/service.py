@@ -6,12 +6,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import JSON, Column, Table, UniqueConstraint, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from clearance.printing.labeling import labels_for_orders
-from kit import outbox
+from kit import outbound, outbox
 from kit import queue as jobs
 from kit.auth import Principal, Role
 from kit.db import insert_ignoring_conflicts, session_scope
@@ -95,6 +96,16 @@ def _warehouse(session: Session, code: str) -> Warehouse:
     return found
 
 
+def check_target(url: str) -> None:
+    """Under `outbound_loopback_only`: a tcp:// printer on loopback, a spool folder inside the
+    data directory, no CUPS queue (it may forward anywhere)."""
+    parts = urlsplit(url)
+    if parts.scheme == "spool":
+        outbound.check_folder("url", unquote(parts.path))
+    else:
+        outbound.check_host("url", parts.hostname if parts.scheme == "tcp" else None)
+
+
 def _check_spec(spec: PrinterSpec) -> None:
     if spec.kind not in KINDS:
         raise ValidationFailed.one("kind", "unknown_kind", "kind is zpl (label) or pdf (office)")
@@ -102,6 +113,7 @@ def _check_spec(spec: PrinterSpec) -> None:
         printer_from_url(spec.url)
     except ValueError as exc:
         raise ValidationFailed.one("url", "unsupported_url", str(exc)) from exc
+    check_target(spec.url)
     if spec.resident_font and spec.kind != "zpl":
         raise ValidationFailed.one(
             "resident_font", "not_a_label_printer", "only ZPL printers have resident fonts"
@@ -381,9 +393,10 @@ def run_print_job(job_id: int) -> str:
     if claim is None:
         return "skipped"
     try:
+        check_target(claim.url)
         data = _render(claim)
         printer_from_url(claim.url).send(data, job_name=f"clearway-print-{job_id}")
-    except (PrintError, LabelFontError) as exc:
+    except (PrintError, LabelFontError, ValidationFailed) as exc:
         _finish(job_id, "failed", getattr(exc, "reason", str(exc)))
         return "failed"
     _finish(job_id, "sent", None)

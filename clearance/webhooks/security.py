@@ -13,6 +13,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
+from kit import outbound
 from kit.errors import ValidationFailed
 
 SECRET_PREFIX = "whsec_"
@@ -121,6 +122,7 @@ def pin(url: str, allow_private: bool, ports: Collection[int]) -> Pinned:
     an admin allowed this endpoint private ones, and with them any port), pinned to the first
     of those addresses: the delivery connects there, so DNS cannot answer differently later."""
     parts, host, port = _parts(url)
+    outbound.check_host("url", host)
     addresses = _addresses(host, port)
     if not allow_private and any(is_internal(address) for address in addresses):
         raise ValidationFailed.one(
