@@ -134,7 +134,7 @@ def build_inventory(
         traf_mode=warehouse.traf_mode,
         loct_no=warehouse.loct_no,
         freight=order.freight,
-        insured_fee=Decimal(0),
+        insured_fee=order.insured_fee,
         gross_weight=gross,
         net_weight=net,
         lines=lines,
