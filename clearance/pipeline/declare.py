@@ -109,7 +109,7 @@ def weight_refusal(inventory: Inventory) -> DeclarationInvalid | None:
     )
     zh = f"法定数量 {net} 千克大于包裹毛重 {gross} 千克：请复称包裹或更正商品法定数量后再申报"
     finding = {"code": "net_over_gross", "path": "netWeight", "value": net, "rule": message}
-    details = {"code": "net_over_gross", "message_zh": zh, "findings": [finding]}
+    details: dict[str, object] = {"code": "net_over_gross", "message_zh": zh, "findings": [finding]}
     return DeclarationInvalid("net_over_gross", message, "netWeight", details, zh)
 
 
