@@ -16,9 +16,10 @@ from sqlalchemy import func, select, text
 from sqlmodel import Session, col
 
 from clearance.pipeline.models import ClearanceCase
+from declarations import rules
 from kit.db import session_scope
 from kit.outbox import Event
-from warehouses.models import Parcel, Scan
+from warehouses.models import Order, OrderLine, Parcel, Scan, Sku
 
 if TYPE_CHECKING:
     from bench.eleven import Plan, Timings
@@ -139,6 +140,49 @@ def auto_fix(session: Session, marks: Marks) -> dict[str, int]:
     }
 
 
+TAX_FORMULA = (
+    "tax = Σ lines (value + its share of freight and insurance) × (VAT + CT) / (1 − CT) × 70% "
+    "(cbec-facts §5.1)"
+)
+
+
+def _goods_of_run(session: Session, marks: Marks) -> dict[int, list[tuple[OrderLine, Sku]]]:
+    query = (
+        select(OrderLine, Sku)
+        .join(Sku, col(Sku.id) == col(OrderLine.sku_id))
+        .where(col(OrderLine.order_id) >= marks.first_order_id)
+        .order_by(col(OrderLine.order_id), col(OrderLine.gnum))
+    )
+    lines: dict[int, list[tuple[OrderLine, Sku]]] = defaultdict(list)
+    for line, sku in session.execute(query).tuples():
+        lines[line.order_id].append((line, sku))
+    return lines
+
+
+def formula_tax(order: Order, lines: list[tuple[OrderLine, Sku]]) -> rules.OrderTax:
+    """An order's tax recomputed from what is stored, by the fact sheet's formula."""
+    goods = [
+        rules.Goods(line.total_price, sku.vat_rate, sku.consumption_tax_rate, sku.tariff_rate)
+        for line, sku in lines
+    ]
+    charges = (order.freight, order.insured_fee, order.discount)
+    return rules.order_tax_due(goods, [line.qty for line, _ in lines], charges)
+
+
+def tax_check(session: Session, marks: Marks) -> dict[str, Any]:
+    """Every order of the run against the formula: its tax charged within customs' 5% and its
+    stored computation to the cent; the first few that are not, by order number."""
+    goods = _goods_of_run(session, marks)
+    orders = session.scalars(select(Order).where(col(Order.id) >= marks.first_order_id))
+    checked, off = 0, []
+    for order in orders:
+        due = formula_tax(order, goods.get(order.id or 0, [])).total
+        checked += 1
+        if order.tax_computed != due or not rules.within(order.tax_total, due):
+            off.append(order.order_no)
+    return {"orders": checked, "match": checked - len(off), "off": off[:10], "formula": TAX_FORMULA}
+
+
 def _phases(timings: Timings) -> dict[str, float]:
     m = timings.marks
     end = m.get("end", m["start"])
@@ -172,6 +216,7 @@ def build_report(
         scans = _counts(session, col(Scan.outcome), col(Scan.id) >= marks.first_scan_id)
         stages = stage_times(session, marks)
         fixes = auto_fix(session, marks)
+        taxes = tax_check(session, marks)
         database = database_settings(session)
     phases = _phases(timings)
     released = cases.get("released", 0) + cases.get("shipped", 0) + cases.get("closed", 0)
@@ -191,6 +236,7 @@ def build_report(
         "labels_printed": timings.labels_printed,
         "gated": timings.gated,
         "auto_fix": fixes | {"resubmitted": timings.resubmitted},
+        "tax": taxes,
         "stages": stages,
         "memory": memory,
         "load_average": [round(x, 2) for x in os.getloadavg()],
@@ -218,6 +264,13 @@ def _table(title: str, rows: dict[str, Any], columns: tuple[str, ...]) -> Table:
     return table
 
 
+def _tax_line(tax: dict[str, Any]) -> str:
+    off = f" (not: {', '.join(tax['off'])})" if tax["off"] else ""
+    return f"tax matches the formula for {tax['match']} of {tax['orders']} orders{off}: " + str(
+        tax["formula"]
+    )
+
+
 def render(report: dict[str, Any], console: Console) -> None:
     """The report as tables for a terminal."""
     phases = report["phases"]
@@ -230,6 +283,7 @@ def render(report: dict[str, Any], console: Console) -> None:
     console.print(f"scans {report['scans']}  latency {report['scan_latency']}")
     console.print(f"labels printed {report['labels_printed']}, gated {report['gated']}")
     console.print(f"rejected by customs and fixed automatically {report['auto_fix']}")
+    console.print(_tax_line(report["tax"]))
     console.print(_table("time per stage", report["stages"], ("n", "median_s", "p95_s", "max_s")))
     console.print(
         _table(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 SINGLE_ORDER_LIMIT = Decimal("5000")
 ANNUAL_LIMIT = Decimal("26000")
@@ -115,9 +117,11 @@ def within(actual: Decimal, expected: Decimal, tolerance: Decimal = CUSTOMS_TOLE
 
 @dataclass(frozen=True)
 class OrderTax:
-    """Tax of an order: one LineTax per line, and their sum."""
+    """Tax of an order: one LineTax per line, their sum, and whether it is the full
+    general-trade tax of a single indivisible item over the order limit (§5.1)."""
 
     lines: tuple[LineTax, ...]
+    full: bool = False
 
     @property
     def total(self) -> Decimal:
@@ -141,6 +145,79 @@ def full_tax(
     return LineTax(round_money(tariff), round_money(vat), round_money(consumption))
 
 
+@dataclass(frozen=True)
+class Goods:
+    """One order line as the tax sees it: its value (price × qty) and its goods' rates."""
+
+    value: Decimal
+    vat_rate: Decimal
+    consumption_rate: Decimal
+    tariff_rate: Decimal = Decimal(0)
+
+
+def spread(amount: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
+    """`amount` (whole cents) shared in proportion to `weights`, rounded to cents by largest
+    remainder (ties to the earlier line), so the shares add up to `amount` exactly. Lines all
+    worth nothing share equally."""
+    if not weights:
+        return []
+    if sum(weights) <= 0:
+        weights = [Decimal(1)] * len(weights)
+    cents, whole = int(amount / CENT), sum(Fraction(w) for w in weights)
+    exact = [Fraction(cents) * Fraction(w) / whole for w in weights]
+    shares = [int(e) for e in exact]
+    by_remainder = sorted(range(len(exact)), key=lambda i: (shares[i] - exact[i], i))
+    for i in by_remainder[: cents - sum(shares)]:
+        shares[i] += 1
+    return [Decimal(share) * CENT for share in shares]
+
+
+def dutiable_values(values: Sequence[Decimal], freight: Decimal, insured: Decimal) -> list[Decimal]:
+    """Each line's dutiable value: its price plus its share of freight and insurance, shared in
+    proportion to value (cbec-facts §5.1: the dutiable value includes freight and insurance)."""
+    freights, insurances = spread(freight, values), spread(insured, values)
+    return [v + f + i for v, f, i in zip(values, freights, insurances, strict=True)]
+
+
+def goods_tax(goods: Sequence[Goods], freight: Decimal, insured: Decimal, full: bool) -> OrderTax:
+    """Each line's tax on its dutiable value: CBEC rates (tariff 0, 70% of VAT and consumption
+    tax), or the full general-trade rates for a single indivisible item (§5.1)."""
+    dutiable = dutiable_values([g.value for g in goods], freight, insured)
+    if full:
+        lines = (
+            full_tax(d, g.tariff_rate, g.vat_rate, g.consumption_rate)
+            for d, g in zip(dutiable, goods, strict=True)
+        )
+    else:
+        lines = (
+            line_tax(d, g.vat_rate, g.consumption_rate)
+            for d, g in zip(dutiable, goods, strict=True)
+        )
+    return OrderTax(tuple(lines), full)
+
+
+def taxes_in_full(paid: Decimal, quantities: list[Decimal]) -> bool:
+    """Whether an order is the single indivisible item over CNY 5,000 that pays full duty, VAT
+    and consumption tax instead of the CBEC rates (§5.1)."""
+    return over_single_limit(paid) and is_single_indivisible(quantities)
+
+
+def order_tax_due(
+    goods: Sequence[Goods],
+    quantities: list[Decimal],
+    charges: tuple[Decimal, Decimal, Decimal],
+) -> OrderTax:
+    """The tax of an order with `charges` = (freight, insured fee, discount): at CBEC rates, or
+    in full when what the buyer pays at those rates makes it a single indivisible item over
+    CNY 5,000 (§5.1; acturalPaid per §5.2, the insured fee outside it)."""
+    freight, insured, discount = charges
+    cbec = goods_tax(goods, freight, insured, full=False)
+    paid = expected_paid(sum((g.value for g in goods), Decimal(0)), freight, cbec.total, discount)
+    if taxes_in_full(paid, quantities):
+        return goods_tax(goods, freight, insured, full=True)
+    return cbec
+
+
 def annual_total(history: list[tuple[date, Decimal]], year: int) -> Decimal:
     """What a buyer paid in one calendar year: the annual limit resets on 1 January."""
     return sum((paid for day, paid in history if day.year == year), Decimal(0))
@@ -159,7 +236,7 @@ def limit_problems(
         return [_over_annual(paid, spent_this_year)]
     if not over_single_limit(paid):
         return []
-    if is_single_indivisible(quantities):
+    if taxes_in_full(paid, quantities):
         return [
             Problem(
                 "single_item_full_tax",

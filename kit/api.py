@@ -39,6 +39,7 @@ class FieldError(BaseModel):
     field: str
     code: str
     message: str
+    message_zh: str | None = None
 
 
 class ErrorOut(BaseModel):

@@ -23,9 +23,11 @@ class FieldIssue:
     field: str
     code: str
     message: str
+    message_zh: str | None = None
 
     def as_dict(self) -> dict[str, str]:
-        return {"field": self.field, "code": self.code, "message": self.message}
+        shown = {"field": self.field, "code": self.code, "message": self.message}
+        return shown | ({"message_zh": self.message_zh} if self.message_zh else {})
 
 
 @dataclass
@@ -79,7 +81,9 @@ class ValidationFailed(DomainError):
 
     def __init__(self, issues: list[FieldIssue], code: str = "validation_failed") -> None:
         first = issues[0]
-        super().__init__(code=code, message=first.message, field=first.field)
+        super().__init__(
+            code=code, message=first.message, field=first.field, message_zh=first.message_zh
+        )
         self.issues = issues
 
     @classmethod

@@ -87,6 +87,11 @@ class Sku(SQLModel, table=True):
     unit_weight_kg: Decimal = Field(sa_column=qty_column())
     vat_rate: Decimal = Field(sa_column=Column(Numeric(6, 4), nullable=False))
     consumption_tax_rate: Decimal = Field(sa_column=Column(Numeric(6, 4), nullable=False))
+    # The duty (tariff) rate: 0 within the CBEC limits, charged in full on a single indivisible
+    # item over CNY 5,000 (cbec-facts §5.1).
+    tariff_rate: Decimal = Field(
+        default=Decimal(0), sa_column=Column(Numeric(6, 4), nullable=False)
+    )
 
 
 class Order(SQLModel, table=True):
@@ -110,9 +115,14 @@ class Order(SQLModel, table=True):
     consignee_address: str = Field(max_length=200)
     goods_value: Decimal = Field(sa_column=money_column())
     freight: Decimal = Field(sa_column=money_column())
+    insured_fee: Decimal = Field(default=Decimal(0), sa_column=money_column())
     discount: Decimal = Field(sa_column=money_column())
-    tax_total: Decimal = Field(sa_column=money_column())
+    tax_total: Decimal = Field(sa_column=money_column())  # charged to the buyer, declared
+    tax_computed: Decimal = Field(default=Decimal(0), sa_column=money_column())  # the formula's
     actural_paid: Decimal = Field(sa_column=money_column())
+    # The goods value customs took back (CEB625 concluded by CEB626): it no longer counts
+    # towards the buyer's annual limit (GACC 2020 No.45, cbec-facts §5.3).
+    returned_value: Decimal = Field(default=Decimal(0), sa_column=money_column())
     pay_code: str | None = Field(default=None, max_length=18)
     pay_name: str | None = Field(default=None, max_length=100)
     pay_transaction_id: str | None = Field(default=None, max_length=60)
@@ -131,6 +141,7 @@ class OrderLine(SQLModel, table=True):
     qty: Decimal = Field(sa_column=qty_column())
     price: Decimal = Field(sa_column=money_column())
     total_price: Decimal = Field(sa_column=money_column())
+    customs_tax: Decimal = Field(default=Decimal(0), sa_column=money_column())
     vat: Decimal = Field(sa_column=money_column())
     consumption_tax: Decimal = Field(sa_column=money_column())
 

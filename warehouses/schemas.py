@@ -59,7 +59,8 @@ class Payment(BaseModel):
 
 
 class OrderIn(BaseModel):
-    """One order as a merchant posts it; tax is computed by Clearway and checked if given."""
+    """One order as a merchant posts it; tax is computed by Clearway on goods + freight +
+    insured fee, and a given `tax_total` is taken when within customs' 5% of it."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -72,6 +73,7 @@ class OrderIn(BaseModel):
     consignee: Consignee
     lines: list[LineIn] = Field(min_length=1, max_length=200)
     freight: Decimal = Field(default=Decimal(0), ge=0, max_digits=19, decimal_places=2)
+    insured_fee: Decimal = Field(default=Decimal(0), ge=0, max_digits=19, decimal_places=2)
     discount: Decimal = Field(default=Decimal(0), ge=0, max_digits=19, decimal_places=2)
     tax_total: Decimal | None = Field(default=None, ge=0, max_digits=19, decimal_places=2)
     actural_paid: Decimal | None = Field(default=None, ge=0, max_digits=19, decimal_places=2)
@@ -85,8 +87,10 @@ class OrderOut(BaseModel):
     warehouse: str
     goods_value: Decimal
     freight: Decimal
+    insured_fee: Decimal
     discount: Decimal
-    tax_total: Decimal
+    tax_total: Decimal = Field(description="the tax charged: the merchant's if within 5%")
+    tax_computed: Decimal = Field(description="the tax by the CBEC formula, as Clearway computed")
     actural_paid: Decimal
     tracking_no: str
     waybill_no: str

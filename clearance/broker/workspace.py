@@ -231,6 +231,7 @@ def exceptions(session: Session, principal: Principal) -> list[dict[str, Any]]:
     groups.append(
         _group("transport_failed", "transport failed 传输失败", _failed(session, visible))
     )
+    groups.append(_held_before_declaring(session, visible))
     groups.append(_waiting_for_disk(session, visible))
     return groups
 
@@ -266,6 +267,41 @@ def _waiting_for_disk(session: Session, visible: dict[int, str]) -> dict[str, An
     rows = [row | {"reason": reasons[row_id]} for row_id, row in _rows_by_id(session, cases)]
     group = _group("waiting_for_disk", "waiting for disk 等待磁盘空间", rows)
     return group | {"count": count, "note": found[0][1] if found else ""}
+
+
+DECLARATION_INVALID = "clearance.declaration_invalid"
+
+
+def _held_before_declaring(session: Session, visible: dict[int, str]) -> dict[str, Any]:
+    """Parcels whose declaration could not be built as it stands (e.g. a net weight over the
+    gross): still matched, never sent, each with why in Chinese and English."""
+    matched = select(ClearanceCase).where(
+        col(ClearanceCase.state) == "matched", col(ClearanceCase.warehouse_id).in_(visible)
+    )
+    cases = list(session.scalars(matched.order_by(col(ClearanceCase.id)).limit(LIST_LIMIT)))
+    why = _last_invalid(session, [c.order_id for c in cases])
+    held = [c for c in cases if c.order_id in why]
+    rows = [row | why[c.order_id] for c, row in zip(held, _rows(session, held), strict=True)]
+    return _group("held_before_declaring", "held before declaring 申报前待处理", rows)
+
+
+def _last_invalid(session: Session, order_ids: list[int]) -> dict[int, dict[str, str]]:
+    """Each order's latest refused build: reason (Chinese / English), reason_zh, reason_en."""
+    query = (
+        select(outbox.Event)
+        .where(
+            col(outbox.Event.subject_type) == "order",
+            col(outbox.Event.subject_id).in_(order_ids),
+            col(outbox.Event.topic) == DECLARATION_INVALID,
+        )
+        .order_by(col(outbox.Event.id))
+    )
+    found = {}
+    for event in session.scalars(query):
+        en, zh = str(event.payload.get("message", "")), str(event.payload.get("message_zh", ""))
+        reason = f"{zh} / {en}" if zh else en
+        found[event.subject_id] = {"reason": reason, "reason_zh": zh, "reason_en": en}
+    return found
 
 
 def _refused_by_disk() -> Any:

@@ -19,7 +19,8 @@ from warehouses.models import Merchant, Order, OrderLine, Parcel, Sku, Warehouse
 
 
 class DeclarationInvalid(DomainError):
-    """The built message breaks the XSD; it is never sent."""
+    """The built message breaks the XSD, or what it declares cannot be true (a net weight over
+    the gross); it is never sent."""
 
 
 def new_guid() -> str:
@@ -79,11 +80,37 @@ def preload_for_orders(
     return {order_id: tuple(found) for order_id, found in lines.items()}
 
 
+KILOGRAM = "035"  # 千克, the unit code of kg (cbec-facts §3.6)
+
+
 def _weights(lines: tuple[InventoryLine, ...], parcel: Parcel) -> tuple[Decimal, Decimal]:
-    net = sum((line.qty1 for line in lines if line.unit1 == "035"), Decimal(0))
+    """Gross as scanned (else as expected) and net as the legal quantity in kg; with no legal
+    quantity in kg the net is taken as the gross. A net over the gross is kept as it is, for
+    `weight_refusal` to hold the declaration for the broker (never altered unseen)."""
+    net = sum((line.qty1 for line in lines if line.unit1 == KILOGRAM), Decimal(0))
     gross = parcel.weight_kg or parcel.expected_weight_kg
-    net = net if Decimal(0) < net <= gross else gross
-    return gross, net
+    return gross, net if net > 0 else gross
+
+
+def _kg(weight: Decimal) -> str:
+    return f"{weight.normalize():f}"
+
+
+def weight_refusal(inventory: Inventory) -> DeclarationInvalid | None:
+    """A net weight (the legal quantity in kg) above the gross weight cannot be declared: the
+    gross includes the packing, the net is the goods alone (cbec-facts §2.7). The declaration
+    is held, and the broker sees why, to re-weigh the parcel or correct the legal quantity."""
+    if inventory.net_weight <= inventory.gross_weight:
+        return None
+    net, gross = _kg(inventory.net_weight), _kg(inventory.gross_weight)
+    message = (
+        f"the legal quantity, {net} kg, exceeds the parcel's gross weight, {gross} kg: re-weigh "
+        "the parcel or correct the SKU's legal quantity (qty1) before it is declared"
+    )
+    zh = f"法定数量 {net} 千克大于包裹毛重 {gross} 千克：请复称包裹或更正商品法定数量后再申报"
+    finding = {"code": "net_over_gross", "path": "netWeight", "value": net, "rule": message}
+    details: dict[str, object] = {"code": "net_over_gross", "message_zh": zh, "findings": [finding]}
+    return DeclarationInvalid("net_over_gross", message, "netWeight", details, zh)
 
 
 def build_inventory(
@@ -134,7 +161,7 @@ def build_inventory(
         traf_mode=warehouse.traf_mode,
         loct_no=warehouse.loct_no,
         freight=order.freight,
-        insured_fee=Decimal(0),
+        insured_fee=order.insured_fee,
         gross_weight=gross,
         net_weight=net,
         lines=lines,
@@ -159,6 +186,9 @@ def render_message(
     The case may be transient (a batch builds its messages before inserting its cases).
     """
     inventory = build_inventory(session, case, app_type=app_type, lines=lines)
+    refusal = weight_refusal(inventory)
+    if refusal is not None:
+        raise refusal
     warehouse = session.get(Warehouse, case.warehouse_id)
     assert warehouse is not None
     root = build_ceb621(inventory, transfer_for(warehouse))

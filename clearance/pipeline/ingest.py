@@ -22,7 +22,7 @@ from kit import outbox
 from kit.db import copy_rows, insert_ignoring_conflicts
 from kit.outbox import utcnow
 from kit.settings import get_settings
-from warehouses.models import Parcel
+from warehouses.models import Order, Parcel
 
 ACTOR = "customs"
 INVENTORY_RECEIPT = "CEB622"
@@ -55,6 +55,7 @@ class _Batch:
     counts: Counter[str] = field(default_factory=Counter)
     receipts: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
+    returned_orders: set[int] = field(default_factory=set)
 
 
 def key_of(receipt: ParsedReceipt) -> Key:
@@ -240,6 +241,8 @@ def _apply_answer(batch: _Batch, case: _Case, receipt: ParsedReceipt, kind: str)
         topic = f"clearance.{request}_refused"
     elif outcome and outcome != case.row["state"]:
         topic, payload = _moved(case, outcome, payload)
+    if outcome == "returned":
+        batch.returned_orders.add(case.row["order_id"])
     _event(batch, case, receipt, topic, payload)
 
 
@@ -264,7 +267,22 @@ def _write(session: Session, batch: _Batch, cases: dict[str, _Case]) -> None:
         copy_writes(session, batch.receipts, changed)
     else:
         _write_rows(session, batch.receipts, changed)
+    _give_back_allowance(session, batch.returned_orders)
     outbox.record_many(session, batch.events)
+
+
+def _give_back_allowance(session: Session, order_ids: set[int]) -> None:
+    """A return customs concluded (CEB626) gives the buyer's annual allowance back (GACC 2020
+    No.45, cbec-facts §5.3): intake counts the order less the goods taken back. Our CEB625
+    returns every line, so that is the order's goods value (Σ price × qty, as the simulator)."""
+    if not order_ids:
+        return
+    table = _table(Order)
+    session.execute(
+        update(table)
+        .where(table.c.id.in_(sorted(order_ids)))
+        .values(returned_value=table.c.goods_value)
+    )
 
 
 def _write_rows(session: Session, receipts: list[dict[str, Any]], changed: list[_Case]) -> None:

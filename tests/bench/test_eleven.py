@@ -1,12 +1,19 @@
-"""The 11.11 simulation's pure parts: the untidy scan plan, stage spreads, memory shape."""
+"""The 11.11 simulation's parts: the untidy scan plan, stage spreads, memory shape, tax check."""
 
 from __future__ import annotations
 
 import os
 
+from sqlalchemy import func
+from sqlmodel import select
+
 from bench.eleven import Plan, scan_plan
-from bench.eleven_report import _spread
+from bench.eleven_report import Marks, _spread, tax_check
 from bench.memory import MB, MemorySampler, _shape
+from kit.db import session_scope
+from tests.conftest import Stack
+from tests.identities import place_order
+from warehouses.models import Order
 
 
 def test_every_parcel_is_read_at_home_with_a_share_of_untidy_reads() -> None:
@@ -35,3 +42,21 @@ def test_memory_shape_reads_quarters_and_peak() -> None:
     sampler.watch("me", os.getpid())
     sampler.start().stop()
     assert sampler.summary()["me"]["peak_mb"] > 10
+
+
+def test_the_tax_check_names_an_order_whose_tax_is_off_the_formula(stack: Stack) -> None:
+    with session_scope() as session:
+        first = (session.scalar(select(func.max(Order.id))) or 0) + 1
+    orders = [place_order(index) for index in (1, 2, 3)]
+    marks = Marks(first, 0, 0)
+    with session_scope() as session:
+        assert tax_check(session, marks) | {"formula": ""} == {
+            "orders": 3,
+            "match": 3,
+            "off": [],
+            "formula": "",
+        }
+        order = session.exec(select(Order).where(Order.order_no == orders[1]["order_no"])).one()
+        order.tax_total *= 2  # far beyond customs' 5%
+    with session_scope() as session:
+        assert tax_check(session, marks)["off"] == [orders[1]["order_no"]]

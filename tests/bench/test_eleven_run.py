@@ -17,3 +17,4 @@ def test_a_small_wave_runs_to_the_end_with_nothing_stuck(embedded: Stack) -> Non
     assert fixes["rejected"] > 0 and fixes["corrected"] == fixes["rejected"]
     assert report["database"] == {"dialect": "sqlite"}
     assert set(report["memory"]) == {"demo"}  # embedded: workers and customs run as threads
+    assert report["tax"]["orders"] == report["tax"]["match"] == 40, report["tax"]

@@ -6,6 +6,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from declarations import rules
 
@@ -142,3 +144,66 @@ def test_problem_return_info_is_chinese_with_code() -> None:
         problem.return_info == "超过单次交易限值5000元: acturalPaid [5000.01] (over_single_limit)"
     )
     assert problem.as_dict()["severity"] == "error"
+
+
+# -- dutiable value: goods + freight + insurance (cbec-facts §5.1) ---------------------------
+
+CENTS = st.integers(min_value=0, max_value=10**9).map(lambda c: D(c) / 100)
+
+
+@given(amount=CENTS, weights=st.lists(CENTS, min_size=1, max_size=12))
+def test_spread_adds_up_exactly_and_stays_within_a_cent_of_proportion(
+    amount: Decimal, weights: list[Decimal]
+) -> None:
+    shares = rules.spread(amount, weights)
+    assert sum(shares, D(0)) == amount
+    assert all(share >= 0 and share == share.quantize(rules.CENT) for share in shares)
+    whole = sum(weights) or len(weights)
+    fair = [amount * (w if sum(weights) else 1) / whole for w in weights]
+    assert all(abs(share - f) < rules.CENT for share, f in zip(shares, fair, strict=True))
+    assert rules.spread(amount, weights) == shares  # deterministic
+
+
+def test_spread_gives_the_odd_cent_to_the_largest_remainder_then_the_earlier_line() -> None:
+    assert rules.spread(D("10.00"), [D(1), D(1), D(1)]) == [D("3.34"), D("3.33"), D("3.33")]
+    assert rules.spread(D("1.00"), [D(1), D(2)]) == [D("0.33"), D("0.67")]
+    assert rules.spread(D("0.01"), [D(0), D(0)]) == [D("0.01"), D("0.00")]
+
+
+def test_the_issues_worked_example_taxes_freight() -> None:
+    goods = [rules.Goods(D("129.00"), D("0.13"), D(0))]
+    tax = rules.order_tax_due(goods, [D(1)], (D("20.00"), D(0), D(0)))
+    assert (tax.total, tax.full) == (D("13.56"), False)
+
+
+def test_insurance_is_dutiable_too() -> None:
+    assert rules.dutiable_values([D("100.00"), D("300.00")], D("10.00"), D("2.00")) == [
+        D("103.00"),
+        D("309.00"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("quantities", "paid", "full"),
+    [
+        ([D(1)], "5000.01", True),
+        ([D(1)], "5000.00", False),
+        ([D(2)], "6000.00", False),
+        ([D(1), D(1)], "6000.00", False),
+    ],
+)
+def test_full_tax_is_for_one_indivisible_item_over_the_order_limit(
+    quantities: list[Decimal], paid: str, full: bool
+) -> None:
+    assert rules.taxes_in_full(D(paid), quantities) is full
+
+
+def test_an_item_over_the_limit_pays_duty_and_full_vat_and_consumption_tax() -> None:
+    goods = [rules.Goods(D("6800.00"), D("0.13"), D("0.15"), D("0.05"))]
+    tax = rules.order_tax_due(goods, [D(1)], (D("10.00"), D(0), D(0)))
+    [line] = tax.lines
+    assert tax.full and (line.customs_tax, line.vat, line.consumption_tax) == (
+        D("340.50"),
+        D("1093.61"),
+        D("1261.85"),
+    )

@@ -30,7 +30,7 @@ def _stored() -> tuple[int, int, int, int]:
 
 
 def _big(index: int, qty: int = 30, **changes: Any) -> dict[str, Any]:
-    """An order of one buyer worth about CNY 4,232 (30 × 129.00, 9.1% tax, 10.00 freight)."""
+    """An order of one buyer worth about CNY 4,233 (30 × 129.00 + 10.00 freight, 9.1% tax)."""
     order = order_payload(index, lines=[{"sku": "VITC-120", "qty": str(qty), "price": "129.00"}])
     order["buyer"]["id_number"] = BUYER_ID
     return order | changes
@@ -157,7 +157,8 @@ def test_stored_lines_carry_their_tax_and_the_order_its_totals(floor: Floor) -> 
         order = session.get(Order, body["id"])
         assert order is not None
         money = (line.total_price, line.vat, line.consumption_tax)
-        assert money == (Decimal("3870.00"), Decimal("352.17"), Decimal("0.00"))
+        # 9.1% of goods + freight (cbec-facts §5.1): (3870.00 + 10.00) × 0.091 = 353.08
+        assert money == (Decimal("3870.00"), Decimal("353.08"), Decimal("0.00"))
         assert order.tax_total == line.vat + line.consumption_tax
         assert order.actural_paid == order.goods_value + order.freight + order.tax_total
     assert body["tax_total"] == str(order.tax_total)

@@ -40,6 +40,7 @@ ORDER_COLUMNS = (
 LINE_COLUMNS = ("sku", "qty", "price")
 OPTIONAL_COLUMNS = (
     "freight",
+    "insured_fee",
     "discount",
     "tax_total",
     "actural_paid",
@@ -224,8 +225,8 @@ def _order_fields(row: dict[str, str]) -> dict[str, Any]:
         "phone": row["consignee_phone"],
         "address": row["consignee_address"],
     }
-    raw.update({n: row[n] for n in OPTIONAL_COLUMNS[:4] if row.get(n)})
-    payment = {n[4:]: row[n] for n in OPTIONAL_COLUMNS[4:] if row.get(n)}
+    raw.update({n: row[n] for n in OPTIONAL_COLUMNS if not n.startswith("pay_") and row.get(n)})
+    payment = {n[4:]: row[n] for n in OPTIONAL_COLUMNS if n.startswith("pay_") and row.get(n)}
     return {**raw, "payment": payment, "lines": []}
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     any_,
     bindparam,
+    case,
     func,
     insert,
     literal,
@@ -74,6 +75,7 @@ def _book(postgres: bool) -> Executable:
             col(Sku.vat_rate),
             col(Sku.consumption_tax_rate),
             col(Sku.unit_weight_kg),
+            col(Sku.tariff_rate),
         )
         .select_from(Merchant)
         .join(Warehouse, true())
@@ -95,17 +97,26 @@ def _keyed(postgres: bool) -> Executable:
     )
 
 
+def _counted() -> Any:
+    """What an order counts towards the annual limit: what the buyer paid, less the goods
+    value customs took back through a CEB625 return (GACC 2020 No.45, cbec-facts §5.3), never
+    below 0 — as the simulator's register keeps it."""
+    paid, returned = col(Order.actural_paid), col(Order.returned_value)
+    return case((paid > returned, paid - returned), else_=literal(0, Numeric(19, 2)))
+
+
 @cache
 def _held(postgres: bool) -> Executable:
-    """Each buyer's spending this calendar year, cancelled orders aside (the CNY 26,000 limit),
-    the order, tracking and waybill numbers in use, and the codes each warehouse holds."""
+    """Each buyer's spending this calendar year, cancelled orders aside and returns given back
+    (the CNY 26,000 limit), the order, tracking and waybill numbers in use, and the codes each
+    warehouse holds."""
     no_amount = literal(None, Numeric(19, 2))
     return union_all(
         select(
             literal("spent"),
             literal(0),
             col(Order.buyer_id_number),
-            func.sum(col(Order.actural_paid)),
+            func.sum(_counted()),
         )
         .where(_among(Order.buyer_id_number, "buyers", postgres))
         .where(col(Order.created_at) >= bindparam("start"), col(Order.status) != "cancelled")
