@@ -41,7 +41,8 @@ def inventories(n: int = BATCH, seed: int = 11) -> list[Inventory]:
             for g in (1, 2, 3)
         )
         lines = tuple(replace(ln, total_price=rules.round_money(ln.price * ln.qty)) for ln in lines)
-        body = f"{rnd.randrange(11, 65)}0105199{rnd.randrange(10**9):09d}"[:17]
+        born = f"199{rnd.randrange(10)}{rnd.randrange(1, 13):02d}{rnd.randrange(1, 29):02d}"
+        body = f"{rnd.randrange(11, 65)}0105{born}{rnd.randrange(1000):03d}"
         wave.append(
             samples.inventory(
                 guid=f"{i:08X}-0000-4000-8000-{rnd.randrange(16**12):012X}",

@@ -24,11 +24,21 @@ from warehouses.models import Order, OrderLine, Parcel, Scan, Sku
 if TYPE_CHECKING:
     from bench.eleven import Plan, Timings
 
-MOVING = ("matched", "declared", "submitted", "accepted", "cleared", "manual_review", "inspection")
+MOVING = (
+    "matched",
+    "declared",
+    "submitted",
+    "declared_to_eport",
+    "accepted",
+    "cleared",
+    "manual_review",
+    "inspection",
+)
 STAGES = (
     ("parcel.matched", "clearance.declared"),
     ("clearance.declared", "clearance.submitted"),
-    ("clearance.submitted", "clearance.accepted"),
+    ("clearance.submitted", "clearance.declared_to_eport"),
+    ("clearance.declared_to_eport", "clearance.accepted"),
     ("clearance.accepted", "clearance.cleared"),
     ("clearance.cleared", "clearance.released"),
     ("parcel.matched", "clearance.released"),

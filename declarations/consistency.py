@@ -6,7 +6,16 @@ from __future__ import annotations
 from decimal import Decimal
 
 from declarations.codes import CONVEYANCE_TRAF_MODES, COUNTRY_CHINA
-from declarations.model import BONDED, DIRECT, Inventory, Order311, Payment411, Waybill511
+from declarations.model import (
+    BONDED,
+    DIRECT,
+    Inventory,
+    InventoryLine,
+    Order311,
+    OrderLine311,
+    Payment411,
+    Waybill511,
+)
 from declarations.rules import (
     CUSTOMS_TOLERANCE,
     Problem,
@@ -140,6 +149,7 @@ def _goods_vs_order(order: Order311, inv: Inventory, tolerance: Decimal) -> list
     problems = []
     for line in inv.lines:
         wanted, where = ordered[line.gnum], f"InventoryList[{line.gnum}]"
+        problems += _item_problems(line, wanted, where)
         if line.qty != wanted.qty:
             why = f"quantity {line.qty} differs from the order's {wanted.qty}"
             problems.append(
@@ -149,6 +159,21 @@ def _goods_vs_order(order: Order311, inv: Inventory, tolerance: Decimal) -> list
             why = f"total {line.total_price} differs from the order's {wanted.total_price}"
             zh = "清单商品总价与订单不一致"
             problems.append(Problem("price_mismatch", f"{where}/totalPrice", why, zh))
+    return problems
+
+
+def _item_problems(line: InventoryLine, wanted: OrderLine311, where: str) -> list[Problem]:
+    """The same goods: the platform's item number (when both carry one) and the goods name
+    (§5.3: gname agrees with the order)."""
+    problems = []
+    if line.item_no and wanted.item_no and line.item_no.strip() != wanted.item_no.strip():
+        why = f"item {line.item_no} differs from the order's {wanted.item_no}"
+        zh = "清单商品货号与订单不一致"
+        problems.append(Problem("goods_mismatch", f"{where}/itemNo", why, zh, line.item_no))
+    if line.gname.strip() != wanted.item_name.strip():
+        why = f"goods {line.gname!r} differ from the order's {wanted.item_name!r}"
+        zh = "清单商品名称与订单不一致"
+        problems.append(Problem("goods_mismatch", f"{where}/gname", why, zh, line.gname))
     return problems
 
 

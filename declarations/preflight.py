@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from declarations.build import build_checked
+from declarations.codecheck import inventory_code_problems
 from declarations.consistency import mode_problems, three_document_problems
 from declarations.model import (
     DEFAULT_OPTIONS,
@@ -61,7 +62,7 @@ def business_problems(
     tolerance: Decimal = CUSTOMS_TOLERANCE,
 ) -> list[Problem]:
     """The checks customs runs on an inventory that passed the schema (the simulator uses this)."""
-    problems = mode_problems(inv)
+    problems = mode_problems(inv) + inventory_code_problems(inv)
     problems += [p for p in (id_problem(inv.buyer_id_number),) if p]
     quantities = [line.qty for line in inv.lines]
     problems += limit_problems(paid_by(inv, order), spent_this_year, quantities)

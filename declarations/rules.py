@@ -8,28 +8,47 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
+from declarations.fmt import china_now
+
 SINGLE_ORDER_LIMIT = Decimal("5000")
 ANNUAL_LIMIT = Decimal("26000")
 CBEC_TAX_SHARE = Decimal("0.7")
 CENT = Decimal("0.01")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
+EARLIEST_BIRTH = date(1900, 1, 1)
 
 
 def round_money(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def id_number_problem(number: str) -> str | None:
-    """Why an 18-digit PRC resident ID number (GB 11643) is invalid, or None if it is valid."""
+def id_number_problem(number: str, today: date | None = None) -> str | None:
+    """Why an 18-digit PRC resident ID number (GB 11643) is invalid, or None if it is valid:
+    digits 7–14 are the holder's birth date, the last is a check character."""
     if len(number) != 18:
         return "must be 18 characters"
     body, check = number[:17], number[17].upper()
     if not body.isdigit() or not (check.isdigit() or check == "X"):
         return "must be 17 digits followed by a digit or X"
+    birth = birth_date_problem(body[6:14], today or china_now().date())
+    if birth:
+        return birth
     total = sum(int(digit) * weight for digit, weight in zip(body, _ID_WEIGHTS, strict=True))
     if _ID_CHECK[total % 11] != check:
         return f"check digit should be {_ID_CHECK[total % 11]}"
+    return None
+
+
+def birth_date_problem(yyyymmdd: str, today: date) -> str | None:
+    """Why the birth date in an ID number is impossible (no such day, before 1900, or later
+    than today), or None."""
+    try:
+        born = date(int(yyyymmdd[:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
+    except ValueError:
+        return f"birth date {yyyymmdd} does not exist"
+    if born < EARLIEST_BIRTH or born > today:
+        return f"birth date {yyyymmdd} is impossible"
     return None
 
 

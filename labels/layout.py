@@ -228,6 +228,7 @@ def wave_key(label: LabelData) -> tuple[object, ...]:
         label.parcel_index,
         label.parcel_count,
         label.sort_code,
+        label.carrier_name,
         label.sender_name,
         label.sender_address,
         label.return_address,
@@ -237,7 +238,10 @@ def wave_key(label: LabelData) -> tuple[object, ...]:
 def wave_texts(label: LabelData) -> dict[str, str]:
     """The text of every WAVE_FIELDS slot for ``label``."""
     return {
-        "warehouse": label.warehouse_code,
+        # The carrier's name heads the label beside the warehouse when the warehouse has one.
+        "warehouse": f"{label.carrier_name} {label.warehouse_code}"
+        if label.carrier_name
+        else label.warehouse_code,
         "status": label.customs_status,
         "date": _iso(label.print_date),
         "parcel": f"{label.parcel_index}/{label.parcel_count}",

@@ -26,6 +26,7 @@ class LabelData:
     customs_status: str
     invt_no: str | None = None
     sort_code: str | None = None
+    carrier_name: str | None = None
     parcel_index: int = 1
     parcel_count: int = 1
 

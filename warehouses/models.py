@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Column, Index, Numeric, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Numeric, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from kit.db import partial_index
@@ -46,6 +47,9 @@ class Warehouse(SQLModel, table=True):
     cop_name: str = Field(max_length=100)
     dxp_id: str = Field(max_length=30)
     unverified_fields: str = Field(default="", max_length=400)
+    # The carrier the warehouse ships with, from profiles.toml [CODE.carrier]: its name and the
+    # 三段码 sort codes by destination (warehouses.carriers reads it); None: no carrier settings.
+    carrier: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class Merchant(SQLModel, table=True):

@@ -32,6 +32,7 @@ def _as_row(code: str, profile: dict[str, Any]) -> dict[str, Any]:
     row = {key: value for key, value in profile.items() if key != "unverified"}
     row["code"] = code
     row["unverified_fields"] = ",".join(profile.get("unverified", []))
+    row["carrier"] = profile.get("carrier")  # dropped from the file: dropped from the row
     return row
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from clearance.broker import actions
+from clearance.broker import actions, unmatched
 from clearance.broker.workspace import (
     DeclarationFilter,
     cases_by_cop_no,
@@ -123,3 +123,15 @@ def submit(body: Batch, session: SessionDep, principal: Broker) -> dict[str, Any
     cases = cases_by_cop_no(session, principal, body.cop_nos)
     taken = actions.submit_batch(session, cases)
     return {"submitted": [c.cop_no for c in cases if c.id in taken]}
+
+
+@router.get("/receipts/unmatched")
+def get_unmatched(session: SessionDep, principal: Broker) -> list[dict[str, Any]]:
+    """Receipts that matched no declaration and wait for a broker, newest first."""
+    return unmatched.unmatched_receipts(session, principal)
+
+
+@router.post("/receipts/{receipt_id}/handled")
+def handled(receipt_id: int, session: SessionDep, principal: Broker) -> dict[str, Any]:
+    """Mark an unmatched receipt handled: it leaves the list and the dashboard count."""
+    return unmatched.mark_handled(session, principal, receipt_id)

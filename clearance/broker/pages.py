@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
+from clearance.broker.unmatched import unmatched_receipts
 from clearance.broker.workspace import (
     DeclarationFilter,
     declaration_view,
@@ -69,3 +70,10 @@ def broker_declaration(
     """One declaration: reason, order data to correct, messages, receipts, timeline, actions."""
     view = declaration_view(session, find_case(session, principal, cop_no))
     return _page(request, "broker_declaration.html", principal, d=view)
+
+
+@router.get("/broker/receipts", response_class=HTMLResponse)
+def broker_unmatched(request: Request, session: SessionDep, principal: BrokerPage) -> HTMLResponse:
+    """Receipts that matched no declaration, to look into and mark handled."""
+    rows = unmatched_receipts(session, principal)
+    return _page(request, "broker_receipts.html", principal, rows=rows)

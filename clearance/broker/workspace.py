@@ -14,6 +14,7 @@ from clearance.broker.actions import CORRECTABLE
 from clearance.pipeline.declare import build_inventory, pretty, transfer_for
 from clearance.pipeline.models import ClearanceCase, CustomsMessage, Receipt
 from clearance.pipeline.sweep import stuck_cases
+from clearance.printing.service import font_warnings
 from declarations.codes import describe_status
 from declarations.preflight import preflight
 from kit import outbox
@@ -149,6 +150,7 @@ def declaration_view(session: Session, case: ClearanceCase) -> dict[str, Any]:
         "preflight": preflight_findings(session, case, warehouse),
         "receipts": _receipts(session, case.id),
         "timeline": [_event(e) for e in outbox.timeline(session, "order", case.order_id)],
+        "font_warnings": font_warnings(session, warehouse.code),
     }
 
 

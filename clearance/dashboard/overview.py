@@ -16,6 +16,7 @@ STATES = (
     "matched",
     "declared",
     "submitted",
+    "declared_to_eport",
     "accepted",
     "cleared",
     "released",

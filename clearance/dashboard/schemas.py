@@ -44,3 +44,6 @@ class DashboardOut(BaseModel):
     generated_at: datetime
     warehouses: list[WarehouseDashboard]
     queues: dict[str, QueueDepth] = Field(description="Admins only; empty for brokers")
+    unmatched_receipts: int = Field(
+        default=0, description="Receipts matching no declaration that wait for a broker"
+    )

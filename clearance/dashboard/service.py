@@ -12,6 +12,7 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
+from clearance.broker.unmatched import open_count
 from clearance.dashboard.overview import counts_by_warehouse
 from clearance.pipeline.models import ClearanceCase
 from kit.auth import Principal, Role
@@ -55,6 +56,7 @@ def snapshot(session: Session, principal: Principal) -> dict[str, Any]:
             if row["code"] in codes
         ],
         "queues": queue_depths() if principal.role == Role.admin else {},
+        "unmatched_receipts": open_count(session, principal),
     }
 
 

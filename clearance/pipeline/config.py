@@ -10,6 +10,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_STUCK_AFTER: dict[str, float] = {
     "declared": 300,
     "submitted": 1800,
+    "declared_to_eport": 1800,
     "accepted": 4 * 3600,
     "manual_review": 24 * 3600,
     "inspection": 24 * 3600,

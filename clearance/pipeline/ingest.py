@@ -22,7 +22,7 @@ from kit import outbox
 from kit.db import copy_rows, insert_ignoring_conflicts
 from kit.outbox import utcnow
 from kit.settings import get_settings
-from warehouses.models import Order, Parcel
+from warehouses.models import Order, Parcel, Warehouse
 
 ACTOR = "customs"
 INVENTORY_RECEIPT = "CEB622"
@@ -56,6 +56,8 @@ class _Batch:
     receipts: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     returned_orders: set[int] = field(default_factory=set)
+    # Rows of receipts that matched no case, with their keys, to be placed at a warehouse.
+    unmatched: list[tuple[dict[str, Any], dict[str, str]]] = field(default_factory=list)
 
 
 def key_of(receipt: ParsedReceipt) -> Key:
@@ -74,6 +76,8 @@ def ingest_files(session: Session, files: list[ReceiptFile]) -> dict[str, int]:
     cases = _lock_cases(session, [r for _, r in fresh])
     for file, receipt in sorted(fresh, key=lambda item: _order_of(item[1])):
         _take(batch, cases, file, receipt)
+    if batch.unmatched:
+        _place_unmatched(session, batch.unmatched)
     _write(session, batch, cases)
     return dict(batch.counts)
 
@@ -104,7 +108,7 @@ def _stored_keys(session: Session, guids: set[str]) -> set[Key]:
 
 
 def _case_columns() -> list[Any]:
-    names = ["id", "order_id", "parcel_id", "state", "cop_no", "pre_no", "invt_no"]
+    names = ["id", "order_id", "parcel_id", "warehouse_id", "state", "cop_no", "pre_no", "invt_no"]
     names += ["last_status", "last_return_time", "last_return_info", "state_since"]
     return [getattr(ClearanceCase, name) for name in names]
 
@@ -158,7 +162,42 @@ def _take(
     else:
         outcome = "stale"
     batch.counts[outcome] += 1
-    batch.receipts.append(_receipt_row(file, receipt, case, outcome))
+    row = _receipt_row(file, receipt, case, outcome)
+    batch.receipts.append(row)
+    if case is None:
+        batch.unmatched.append((row, receipt.keys))
+
+
+# Receipt keys that name a warehouse's customs profile (cbec-facts §2.9: a CEB622 carries
+# customsCode and agentCode, a CEB512 logisticsCode).
+PROFILE_KEYS = {
+    "customsCode": "customs_code",
+    "agentCode": "agent_code",
+    "logisticsCode": "logistics_code",
+}
+
+
+def _place_unmatched(
+    session: Session, unmatched: list[tuple[dict[str, Any], dict[str, str]]]
+) -> None:
+    """Give each unmatched receipt the one warehouse whose profile its keys name, if one does,
+    so that warehouse's brokers see it."""
+    profiles = [dict(r) for r in session.execute(select(*_profile_columns())).mappings()]
+    for row, keys in unmatched:
+        row["warehouse_id"] = warehouse_named(profiles, keys)
+
+
+def _profile_columns() -> list[Any]:
+    return [col(Warehouse.id), *(getattr(Warehouse, name) for name in PROFILE_KEYS.values())]
+
+
+def warehouse_named(profiles: list[dict[str, Any]], keys: dict[str, str]) -> int | None:
+    """The id of the only warehouse whose profile agrees with every profile key given (pure)."""
+    named = {PROFILE_KEYS[k]: v for k, v in keys.items() if k in PROFILE_KEYS and v}
+    if not named:
+        return None
+    found = [p["id"] for p in profiles if all(p[k] == v for k, v in named.items())]
+    return found[0] if len(found) == 1 else None
 
 
 def _kind(case: _Case | None, receipt: ParsedReceipt) -> str:
@@ -187,6 +226,7 @@ def _receipt_row(
         "return_time": receipt.return_time,
         "return_info": receipt.return_info[:1000],
         "case_id": case.row["id"] if case else None,
+        "warehouse_id": case.row["warehouse_id"] if case else None,
         "outcome": outcome,
         "file_name": file.name,
         # The file itself when it is this receipt alone, else this receipt's own element: a
@@ -295,6 +335,7 @@ def _write_rows(session: Session, receipts: list[dict[str, Any]], changed: list[
 
 RECEIPT_COLUMNS = ["message_type", "guid", "cop_no", "return_status", "return_time"]
 RECEIPT_COLUMNS += ["return_info", "case_id", "outcome", "file_name", "raw", "received_at"]
+RECEIPT_COLUMNS += ["warehouse_id"]
 INCOMING_CASE = """CREATE TEMP TABLE IF NOT EXISTS incoming_cases (
     id integer, parcel_id integer, moved boolean, state varchar(24),
     state_since timestamptz, pre_no varchar(18), invt_no varchar(18), last_status integer,

@@ -10,6 +10,8 @@ from sqlmodel import Field, SQLModel
 from kit.db import partial_index
 from kit.outbox import utcnow
 
+UNMATCHED_OPEN = "outcome = 'unmatched' AND handled_at IS NULL"
+
 
 class ClearanceCase(SQLModel, table=True):
     """One parcel's way through customs: its decision state and the keys customs gave it."""
@@ -62,10 +64,15 @@ class CustomsMessage(SQLModel, table=True):
 
 
 class Receipt(SQLModel, table=True):
-    """A receipt from customs, kept raw; de-duplicated on guid + status + returnTime."""
+    """A receipt from customs, kept raw; de-duplicated on guid + status + returnTime. One that
+    matched no case (outcome unmatched) waits for a broker to mark it handled."""
 
     __tablename__ = "receipts"
-    __table_args__ = (UniqueConstraint("guid", "return_status", "return_time"),)
+    # Partial: the unmatched receipts nobody has handled yet (migration 0016).
+    __table_args__ = (
+        UniqueConstraint("guid", "return_status", "return_time"),
+        partial_index("ix_receipts_unmatched_open", "id", UNMATCHED_OPEN),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     message_type: str = Field(max_length=8)
@@ -79,3 +86,8 @@ class Receipt(SQLModel, table=True):
     file_name: str | None = Field(default=None, max_length=200)
     raw: str = Field(sa_column=Column(Text, nullable=False))
     received_at: datetime = Field(default_factory=utcnow)
+    # The warehouse it concerns: its case's, or for an unmatched one the single warehouse whose
+    # customs profile its keys name (None when no single one does: then admins see it).
+    warehouse_id: int | None = Field(default=None, foreign_key="warehouses.id")
+    handled_at: datetime | None = None
+    handled_by: str | None = Field(default=None, max_length=80)

@@ -10,6 +10,7 @@ MAIN_PATH = (
     "matched",
     "declared",
     "submitted",
+    "declared_to_eport",
     "accepted",
     "cleared",
     "released",
@@ -25,6 +26,7 @@ MANUAL_MOVES: dict[str, set[str]] = {
     "matched": {"declared", "cancelled"},
     "declared": {"submitted", "cancelled", "declared"},
     "submitted": {"cancelled"},
+    "declared_to_eport": {"cancelled"},
     "accepted": {"cancelled"},
     "rejected": {"declared", "cancelled"},
     "released": {"shipped", "cancelled", "returned"},
@@ -33,12 +35,15 @@ MANUAL_MOVES: dict[str, set[str]] = {
 
 
 def state_for_status(status: int) -> str | None:
-    """The case state a CEB622 returnStatus stands for (cbec-facts §3.2), or None for 1."""
+    """The case state a CEB622 returnStatus stands for (cbec-facts §3.2), or None for 1.
+
+    2 ("新增申报成功") and 3 ("sent to customs") are the E-Port's word that it took the
+    declaration and passed it on; customs itself has accepted it only at 120 (海关入库)."""
     if status < 0 or status in (4, 100):
         return "rejected"
     table = {
-        2: "accepted",
-        3: "accepted",
+        2: "declared_to_eport",
+        3: "declared_to_eport",
         120: "accepted",
         300: "manual_review",
         500: "inspection",

@@ -38,10 +38,23 @@ class PrinterIn(BaseModel):
         examples=["E:SIMSUN.TTF"],
         description="a CJK font on the ZPL printer; none: Chinese is sent as bitmaps",
     )
+    fonts: str | None = Field(
+        default=None,
+        max_length=500,
+        examples=["E:SIMSUN.TTF,Z:ARIAL.TTF"],
+        description="the fonts the printer holds, comma-separated; none: not known",
+    )
 
     def spec(self, warehouse: str) -> printing.PrinterSpec:
         return printing.PrinterSpec(
-            warehouse, self.name, self.kind, self.url, self.station, self.dpi, self.resident_font
+            warehouse,
+            self.name,
+            self.kind,
+            self.url,
+            self.station,
+            self.dpi,
+            self.resident_font,
+            self.fonts,
         )
 
 
@@ -54,6 +67,7 @@ class PrinterOut(BaseModel):
     url: str
     dpi: int
     resident_font: str | None
+    fonts: str | None = None
     disabled_at: datetime | None
 
 

@@ -11,6 +11,7 @@ from declarations.fmt import china_now
 from kit.auth import Principal, Role
 from kit.errors import NotFound
 from labels import LabelData, render_pdf
+from warehouses.carriers import carrier_of
 from warehouses.models import Merchant, Order, Parcel, Warehouse
 
 # The destination for sorting (大头笔): city and district as the consignee address names them
@@ -48,6 +49,8 @@ def _label(session: Session, order: Order, parcel: Parcel, case: ClearanceCase |
     merchant = session.get(Merchant, order.merchant_id)
     assert warehouse is not None and merchant is not None
     state = case.state if case else "received"
+    carrier = carrier_of(warehouse.carrier)
+    place = destination(order.consignee_address)
     return LabelData(
         waybill_no=parcel.waybill_no,
         qr_payload=f"{parcel.waybill_no}|{order.order_no}",
@@ -60,7 +63,10 @@ def _label(session: Session, order: Order, parcel: Parcel, case: ClearanceCase |
         order_no=order.order_no,
         weight_kg=parcel.weight_kg or parcel.expected_weight_kg,
         warehouse_code=warehouse.code,
-        sort_code=destination(order.consignee_address),
+        # The carrier's 三段码 when its settings have one for the destination, else the
+        # destination itself (大头笔).
+        sort_code=(carrier.sort_code(place) if carrier else None) or place,
+        carrier_name=carrier.name if carrier else None,
         print_date=china_now().date(),
         customs_status=STATUS_MARKS.get(state, f"未放行 {state.upper()}"),
         invt_no=case.invt_no if case else None,

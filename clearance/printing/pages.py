@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Request
@@ -27,6 +27,7 @@ Url = Annotated[str, Form(min_length=1, max_length=500)]
 Station = Annotated[str, Form(max_length=40)]
 Dpi = Annotated[int, Form(ge=100, le=600)]
 Font = Annotated[str, Form(max_length=64)]
+Fonts = Annotated[str, Form(max_length=500)]
 
 
 def _render(
@@ -37,6 +38,7 @@ def _render(
         "csrf_token": getattr(request.state, "csrf_token", ""),
         "code": code,
         "printers": printing.list_printers(session, principal, code),
+        "font_warnings": {w["printer"]: w for w in printing.font_warnings(session, code)},
         "error": error,
         "default_name": printing.DEFAULT_PRINTER,
     }
@@ -68,9 +70,11 @@ def printer_form(
     station: Station = "",
     dpi: Dpi = 203,
     resident_font: Font = "",
+    fonts: Fonts = "",
 ) -> printing.PrinterSpec:
-    """A printer as the page's add and edit forms describe it."""
-    return printing.PrinterSpec(code, name, kind, url, station, dpi, resident_font or None)
+    """A printer as the page's add and edit forms describe it (an empty font list: unknown)."""
+    spec = printing.PrinterSpec(code, name, kind, url, station, dpi, resident_font or None)
+    return replace(spec, fonts=fonts.strip() or None)
 
 
 PrinterForm = Annotated[printing.PrinterSpec, Depends(printer_form)]

@@ -51,6 +51,10 @@ class LabelPrinter(SQLModel, table=True):
     # A ZPL printer with a CJK TrueType font installed (e.g. E:SIMSUN.TTF) prints Chinese
     # with it; without one, every text line is sent as a bitmap.
     resident_font: str | None = Field(default=None, max_length=64)
+    # The fonts the printer reports it holds (its ^WD directory listing), comma-separated;
+    # None: not known. The offline preview draws Chinese as bitmaps, so it cannot show a
+    # resident font that is missing: `font_warning` says so instead.
+    fonts: str | None = Field(default=None, max_length=500)
     # A printer with print jobs is disabled rather than deleted, so its history stays whole.
     disabled_at: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
@@ -87,6 +91,28 @@ class PrinterSpec:
     station: str = ""
     dpi: int = 203
     resident_font: str | None = None
+    fonts: str | None = None
+
+
+def font_list(fonts: str | None) -> list[str] | None:
+    """The printer's font list as names (E:SIMSUN.TTF), or None when it is not known (pure)."""
+    if fonts is None:
+        return None
+    return [name.strip().upper() for name in fonts.split(",") if name.strip()]
+
+
+def font_warning(resident_font: str | None, fonts: str | None) -> dict[str, str] | None:
+    """A warning when the ZPL names a resident font the printer's font list lacks (pure): the
+    preview, drawn from bitmaps, would look right while the printer drops the Chinese."""
+    installed = font_list(fonts)
+    if not resident_font or installed is None or resident_font.upper() in installed:
+        return None
+    return {
+        "font": resident_font,
+        "zh": f"打印机字体列表中没有 {resident_font}：预览不显示打印机字体，实际打印的中文会缺失",
+        "en": f"The printer's font list lacks {resident_font}: the preview cannot show printer "
+        "fonts, and the printed Chinese will be missing",
+    }
 
 
 def _warehouse(session: Session, code: str) -> Warehouse:
@@ -144,6 +170,7 @@ def _apply(printer: LabelPrinter, spec: PrinterSpec) -> None:
     printer.station, printer.name, printer.kind = spec.station, spec.name, spec.kind
     printer.url, printer.dpi = spec.url, spec.dpi
     printer.resident_font = spec.resident_font or None
+    printer.fonts = spec.fonts if spec.fonts is None else ",".join(font_list(spec.fonts) or [])
 
 
 def find_printer(
@@ -182,7 +209,7 @@ def edit_printer(
     return printer
 
 
-_EDITABLE = {"station", "name", "kind", "url", "dpi", "resident_font"}
+_EDITABLE = {"station", "name", "kind", "url", "dpi", "resident_font", "fonts"}
 
 
 def remove_printer(session: Session, principal: Principal, warehouse: str, printer_id: int) -> str:
@@ -248,6 +275,19 @@ def pick_printer(session: Session, warehouse: str, name: str | None) -> LabelPri
         raise NotFound("printer_not_found", f"no printer {name} at {warehouse}", "printer")
     if found.disabled_at is not None:
         raise ValidationFailed.one("printer", "printer_disabled", f"{name} is disabled")
+    return found
+
+
+def font_warnings(session: Session, warehouse: str) -> list[dict[str, str]]:
+    """Every enabled ZPL printer of the warehouse whose font list lacks its resident font."""
+    query = select(LabelPrinter).where(
+        col(LabelPrinter.warehouse_code) == warehouse, col(LabelPrinter.disabled_at).is_(None)
+    )
+    found = []
+    for printer in session.exec(query.order_by(col(LabelPrinter.name))):
+        warning = font_warning(printer.resident_font, printer.fonts)
+        if warning and printer.kind == "zpl":
+            found.append({"printer": printer.name, **warning})
     return found
 
 

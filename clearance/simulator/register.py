@@ -17,6 +17,10 @@ CREATE TABLE filed (
     status INTEGER NOT NULL, pre_no TEXT NOT NULL, invt_no TEXT NOT NULL,
     withdrawn INTEGER NOT NULL, lines TEXT NOT NULL
 );
+CREATE TABLE waybill_numbers (
+    logistics_code TEXT NOT NULL, logistics_no TEXT NOT NULL, order_no TEXT NOT NULL,
+    PRIMARY KEY (logistics_code, logistics_no)
+);
 CREATE TABLE spend (
     buyer TEXT NOT NULL, year INTEGER NOT NULL, cop_no TEXT NOT NULL, paid TEXT NOT NULL,
     PRIMARY KEY (buyer, year, cop_no)
@@ -98,6 +102,21 @@ class CustomsRegister:
     def count(self, book: BuyerYear, cop_no: str, paid: Decimal) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO spend VALUES (?, ?, ?, ?)", (*book, cop_no, str(paid))
+        )
+
+    def holder(self, logistics_code: str, logistics_no: str) -> str | None:
+        """The order a waybill number was first declared for, if any."""
+        row = self._db.execute(
+            "SELECT order_no FROM waybill_numbers WHERE logistics_code = ? AND logistics_no = ?",
+            (logistics_code, logistics_no),
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def hold(self, logistics_code: str, logistics_no: str, order_no: str) -> None:
+        """A waybill number belongs to its first order (unique per carrier, cbec-facts §5.3)."""
+        self._db.execute(
+            "INSERT OR IGNORE INTO waybill_numbers VALUES (?, ?, ?)",
+            (logistics_code, logistics_no, order_no),
         )
 
     def uncount(self, book: BuyerYear, cop_no: str) -> None:

@@ -18,6 +18,7 @@ from clearance.pipeline.declare import DeclarationInvalid
 from clearance.pipeline.models import ClearanceCase, CustomsMessage
 from clearance.pipeline.sweep import DeclareHistory, may_redeclare, redeclare_due
 from clearance.simulator.customs import CustomsSimulator, Rates
+from clearance.simulator.wording import refusal_text
 from declarations.rules import Problem
 from kit import outbox
 from kit.db import session_scope
@@ -119,7 +120,7 @@ def test_the_back_off_doubles_and_a_correction_ends_it() -> None:
 def test_a_rejection_names_the_fields_to_correct() -> None:
     phone = Problem("spot_check", "buyerTelephone", "refused", "订购人电话不符", "13800000000")
     address = Problem("spot_check", "consigneeAddress", "refused", "收货地址不详")
-    info = f"{phone.return_info}; {address.return_info}"
+    info = refusal_text([phone, address], {"ebcCode": "EBC1", "orderNo": "TM1"})
     assert named_fields(info) == ["buyer_phone", "consignee_address"]
     assert named_fields("[Code:2000;Desc:审结]") == []
 

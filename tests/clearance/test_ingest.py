@@ -125,8 +125,8 @@ def test_each_move_is_an_event_with_receipt_source_and_meaning(stack: Stack) -> 
         events = list(session.scalars(select(Event).order_by(col(Event.id))))
     moves = [(e.topic, e.payload.get("from"), e.payload.get("to")) for e in events]
     assert moves[-4:] == [
-        ("clearance.accepted", "submitted", "accepted"),
-        ("clearance.receipt", None, None),
+        ("clearance.declared_to_eport", "submitted", "declared_to_eport"),
+        ("clearance.accepted", "declared_to_eport", "accepted"),
         ("clearance.cleared", "accepted", "cleared"),
         ("clearance.released", "cleared", "released"),
     ]

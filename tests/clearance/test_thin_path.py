@@ -69,11 +69,12 @@ def run_thin_path(client: TestClient) -> None:
     assert scan.json()["outcome"] == "matched"
     shipment = _wait_for_state(client, order["order_no"], key, "released")
     topics = [event["topic"] for event in shipment["timeline"]]
-    assert topics[:5] == [
+    assert topics[:6] == [
         "order.received",
         "parcel.matched",
         "clearance.declared",
         "clearance.submitted",
+        "clearance.declared_to_eport",
         "clearance.accepted",
     ]
     assert topics[-1] == "clearance.released"

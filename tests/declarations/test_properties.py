@@ -5,6 +5,7 @@ checks, built through the pure path the pipeline uses."""
 from __future__ import annotations
 
 import dataclasses
+from datetime import date
 from decimal import Decimal
 
 from hypothesis import HealthCheck, assume, given, settings
@@ -71,7 +72,9 @@ def accepted_orders(draw: st.DrawFn) -> tuple[Inventory, Order311]:
     freight, discount = draw(money), draw(st.decimals(min_value=0, max_value=goods, places=2))
     paid = rules.expected_paid(goods, freight, tax, discount)
     assume(not rules.over_single_limit(paid))
-    body = draw(st.from_regex(r"[1-6][0-9]{16}", fullmatch=True))
+    district = draw(st.from_regex(r"[1-6][0-9]{5}", fullmatch=True))
+    born = draw(st.dates(min_value=date(1920, 1, 1), max_value=date(2008, 12, 31)))
+    body = f"{district}{born:%Y%m%d}{draw(st.integers(0, 999)):03d}"
     buyer = {
         "order_no": draw(text(1, 60)),
         "buyer_name": draw(text(1, 60)),

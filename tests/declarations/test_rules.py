@@ -65,6 +65,9 @@ def test_full_tax_for_an_indivisible_item_over_the_limit() -> None:
         ("110105194912310021", "check digit should be X"),
         ("11010519491231002", "must be 18 characters"),
         ("1101051949123100AX", "must be 17 digits followed by a digit or X"),
+        ("110105194902300021", "birth date 19490230 does not exist"),
+        ("110105189912310021", "birth date 18991231 is impossible"),
+        ("110105209912310021", "birth date 20991231 is impossible"),
     ],
 )
 def test_id_number(number: str, problem: str | None) -> None:
