@@ -11,7 +11,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlmodel import Session, col
 
 from clearance.broker.actions import CORRECTABLE
-from clearance.pipeline import documents
+from clearance.pipeline import documents, taxbills
 from clearance.pipeline.declare import build_inventory, pretty, transfer_for
 from clearance.pipeline.models import ClearanceCase, CustomsMessage, Receipt
 from clearance.pipeline.sweep import stuck_cases
@@ -233,7 +233,18 @@ def exceptions(session: Session, principal: Principal) -> list[dict[str, Any]]:
         _group("transport_failed", "transport failed 传输失败", _failed(session, visible))
     )
     groups.append(_waiting_for_disk(session, visible))
-    return groups + _held_for_documents(session, visible)
+    return groups + _held_for_documents(session, visible) + [_tax_mismatches(session, visible)]
+
+
+def _tax_mismatches(session: Session, visible: dict[int, str]) -> dict[str, Any]:
+    """Cases whose CEB816 tax bill differs from the tax withheld at intake beyond tolerance."""
+    bills = taxbills.mismatched_cases(session, list(visible))
+    cases = session.scalars(select(ClearanceCase).where(col(ClearanceCase.id).in_(bills)))
+    rows = [
+        row | {"reason": taxbills.describe_mismatch(bills[case_id])}
+        for case_id, row in _rows_by_id(session, cases)
+    ]
+    return _group("tax_mismatch", "税单与代扣税款不符 tax bill differs from tax withheld", rows)
 
 
 def _held_for_documents(session: Session, visible: dict[int, str]) -> list[dict[str, Any]]:

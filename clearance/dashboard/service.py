@@ -14,6 +14,7 @@ from sqlmodel import Session, col
 
 from clearance.dashboard.overview import counts_by_warehouse
 from clearance.pipeline.models import ClearanceCase
+from clearance.pipeline.taxbills import guarantee_balances
 from kit.auth import Principal, Role
 from kit.outbox import Event, utcnow
 from kit.queue import queue_depths
@@ -55,6 +56,7 @@ def snapshot(session: Session, principal: Principal) -> dict[str, Any]:
             if row["code"] in codes
         ],
         "queues": queue_depths() if principal.role == Role.admin else {},
+        "guarantees": guarantee_balances(session),
     }
 
 
