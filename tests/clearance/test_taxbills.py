@@ -63,8 +63,8 @@ def _deliver(invt_no: str, vat: str, *, status: str = "1", time: str = "20260101
 
 def _bills() -> list[tuple[str, str, Decimal]]:
     with session_scope() as session:
-        rows = session.execute(select(TaxBill.outcome, TaxBill.status, TaxBill.total))
-        return [tuple(row) for row in rows]  # type: ignore[misc]
+        query = select(col(TaxBill.outcome), col(TaxBill.status), col(TaxBill.total))
+        return list(session.execute(query).tuples())
 
 
 def _mismatches() -> list[dict]:
