@@ -277,7 +277,9 @@ def _apply(session: Session, row: OrderDocument, receipt: Receipt) -> None:
 # -- release and time limit ------------------------------------------------------------------
 
 
-def held_cases(session: Session, warehouse_ids: list[int] | None = None) -> list[Any]:
+def held_cases(
+    session: Session, warehouse_ids: list[int] | None = None, case_ids: list[int] | None = None
+) -> list[Any]:
     """(case id, warehouse id, order id, held since) of every CEB621 waiting for documents."""
     query = (
         select(
@@ -292,6 +294,8 @@ def held_cases(session: Session, warehouse_ids: list[int] | None = None) -> list
     )
     if warehouse_ids is not None:
         query = query.where(col(ClearanceCase.warehouse_id).in_(warehouse_ids))
+    if case_ids is not None:
+        query = query.where(col(CustomsMessage.case_id).in_(case_ids))
     return list(session.exec(query).all())
 
 
@@ -313,8 +317,11 @@ def lacking_by_case(session: Session, held: list[Any]) -> dict[int, list[OrderDo
 
 def release_ready(session: Session, case_ids: list[int]) -> int:
     """Hand to the submit stage the held CEB621s of these cases whose documents are there."""
-    held = [h for h in held_cases(session) if h[0] in set(case_ids)]
-    ready = [h for h in held if not lacking_by_case(session, [h])[h[0]]]
+    if not case_ids:
+        return 0
+    held = held_cases(session, case_ids=case_ids)
+    lacking = lacking_by_case(session, held)
+    ready = [h for h in held if not lacking[h[0]]]
     if not ready:
         return 0
     session.execute(
