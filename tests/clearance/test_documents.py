@@ -5,6 +5,7 @@ refuses a CEB621 whose documents it has not received."""
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,13 @@ from clearance.broker.workspace import exceptions
 from clearance.pipeline import jobs
 from clearance.pipeline.documents import missing, senders_for, state_of, sweep_documents
 from clearance.pipeline.models import ClearanceCase, CustomsMessage, OrderDocument
+from clearance.pipeline.wiring import wire
 from clearance.simulator.customs import CustomsSimulator
+from kit import outbox, queue
 from kit.auth import Principal, Role
 from kit.db import session_scope
 from kit.settings import get_settings
-from tests.conftest import Stack
+from tests.conftest import Stack, production_stack
 from tests.identities import place_order
 from warehouses.floor.demo_floor import DEMO_STAFF
 from warehouses.floor.scanning import scan
@@ -177,3 +180,29 @@ def test_rules() -> None:
     assert state_of(2, "CEB512", "accepted") == "accepted"
     assert state_of(100, "CEB312", "declared") == "rejected"
     assert state_of(2, "CEB900", "awaiting") == "rejected"
+
+
+@pytest.fixture
+def on_rq(request, monkeypatch, tmp_path) -> Iterator[Stack]:
+    yield from production_stack(request, monkeypatch, tmp_path, {})
+
+
+def test_documents_release_the_inventory_through_rq_jobs(on_rq: Stack) -> None:
+    """PostgreSQL and real Redis: the declared event sends the waybill, its receipt's
+    documents_complete event sends the held CEB621, each by a job that carries no objects."""
+    wire()
+    order = place_order(301, "ZZ")
+    data = ScanIn(warehouse="ZZ", station="in-1", code=order["tracking_no"])
+    with session_scope() as session:
+        assert scan(session, data, DEMO_STAFF).outcome == "matched"
+    sim = _customs(frozenset({"order", "payment"}))
+    for _ in range(6):  # relay → declare → submit 511 → 512 → release → submit 621 → 800
+        outbox.relay()
+        queue.run_burst()
+        sim.step()
+        time.sleep(0.01)
+        sim.step()
+        queue.enqueue("ingest", jobs.INGEST)
+        queue.run_burst()
+    assert _documents()["CEB511"] == "accepted"
+    assert _case_state() == "released"
