@@ -147,6 +147,7 @@ def declaration_view(session: Session, case: ClearanceCase) -> dict[str, Any]:
         "order": _order_fields(order),
         "correctable": sorted(CORRECTABLE),
         "messages": [_message(m) for m in messages],
+        "documents": documents.case_documents(session, case.id),
         "preflight": preflight_findings(session, case, warehouse),
         "receipts": _receipts(session, case.id),
         "timeline": [_event(e) for e in outbox.timeline(session, "order", case.order_id)],

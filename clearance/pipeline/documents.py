@@ -384,6 +384,22 @@ def _flag_overdue(session: Session, held: list[Any]) -> int:
     return flagged
 
 
+def case_documents(session: Session, case_id: int) -> list[dict[str, Any]]:
+    """A case's three documents as the broker's declaration page shows them."""
+    return [
+        {
+            "doc_type": row.doc_type,
+            "name_zh": NAMES[row.doc_type][0],
+            "name_en": NAMES[row.doc_type][1],
+            "sender": row.sender,
+            "state": row.state,
+            "last_status": row.last_status,
+            "info": row.info,
+        }
+        for row in sorted(_documents_of(session, [case_id]), key=lambda r: r.doc_type)
+    ]
+
+
 def describe(rows: list[OrderDocument]) -> str:
     """What a held case lacks, as the broker reads it (Chinese first)."""
     parts = []

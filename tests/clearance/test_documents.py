@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlmodel import col
 
-from clearance.broker.workspace import exceptions
+from clearance.broker.workspace import declaration_view, exceptions
 from clearance.pipeline import jobs
 from clearance.pipeline.documents import missing, senders_for, state_of, sweep_documents
 from clearance.pipeline.models import ClearanceCase, CustomsMessage, OrderDocument
@@ -102,6 +102,10 @@ def test_the_waybill_we_file_is_answered_before_the_inventory_goes(stack: Stack)
     }
     waiting = _group("documents_waiting")
     assert waiting["count"] == 1 and "缺运单 CEB511" in waiting["rows"][0]["reason"]
+    with session_scope() as session:
+        case = session.scalars(select(ClearanceCase)).one()
+        view = declaration_view(session, case)
+    assert [(d["doc_type"], d["state"]) for d in view["documents"]][2] == ("CEB511", "awaiting")
     sim = _customs(frozenset({"order", "payment"}))
     _round(sim)  # CEB511 out, 512 (2, 120) back: the CEB621 is released to the submit stage
     assert _documents()["CEB511"] == "accepted"
