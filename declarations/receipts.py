@@ -48,6 +48,7 @@ KEY_FIELDS = (
     "logisticsNo",
     "payCode",
     "payTransactionId",
+    "assureCode",  # CEB816: the guarantor whose guarantee is debited (§5.1)
 )
 MAX_INFO = 1000
 _STATUS = re.compile(r"-?[0-9]{1,5}")
@@ -293,7 +294,8 @@ def _head_pairs(bill: TaxBill) -> list[tuple[str, str]]:
         ("valueAddedTax", f"{bill.value_added_tax:.2f}"),
         ("consumptionTax", f"{bill.consumption_tax:.2f}"),
         ("status", bill.status),
-        *((name, bill.keys.get(name, "")) for name in ("ebcCode", "agentCode", "orderNo")),
+        *((name, bill.keys.get(name, "")) for name in ("assureCode", "ebcCode", "agentCode")),
+        ("orderNo", bill.keys.get("orderNo", "")),
     ]
 
 

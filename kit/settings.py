@@ -24,7 +24,7 @@ class Settings(BaseSettings):
     embedded_simulator: bool = True
     simulator_delay_s: float = 0.5
     simulator_seed: int = 1210
-    simulator_require_documents: bool = False
+    simulator_require_documents: bool = True
     simulator_review_rate: float = Field(default=0.0, ge=0, le=1)
     simulator_inspection_rate: float = Field(default=0.0, ge=0, le=1)
     simulator_hold_rate: float = Field(default=0.0, ge=0, le=1)

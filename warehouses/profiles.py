@@ -29,7 +29,9 @@ def load_profiles(override: Path | None = None) -> dict[str, dict[str, Any]]:
 
 
 def _as_row(code: str, profile: dict[str, Any]) -> dict[str, Any]:
-    row = {key: value for key, value in profile.items() if key != "unverified"}
+    # `documents` (who files the three documents, what the CEB621 waits for) is read by the
+    # pipeline from the profile itself, not stored on the warehouse row.
+    row = {k: v for k, v in profile.items() if k not in ("unverified", "documents")}
     row["code"] = code
     row["unverified_fields"] = ",".join(profile.get("unverified", []))
     row["carrier"] = profile.get("carrier")  # dropped from the file: dropped from the row

@@ -18,6 +18,7 @@ from clearance.broker.workspace import (
     visible_warehouses,
 )
 from clearance.dashboard.overview import STATES
+from clearance.pipeline.taxbills import guarantee_balances
 from kit.auth import Principal, Role
 from kit.pages import templates
 from kit.web import SessionDep, require_page
@@ -59,7 +60,11 @@ def broker_list(
 def broker_exceptions(request: Request, session: SessionDep, principal: BrokerPage) -> HTMLResponse:
     """Cases needing a person, by receipt class, with time in status."""
     return _page(
-        request, "broker_exceptions.html", principal, groups=exceptions(session, principal)
+        request,
+        "broker_exceptions.html",
+        principal,
+        groups=exceptions(session, principal),
+        guarantees=guarantee_balances(session),
     )
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlmodel import Session, col
 
 from clearance.broker.actions import CORRECTABLE
+from clearance.pipeline import documents, taxbills
 from clearance.pipeline.declare import build_inventory, pretty, transfer_for
 from clearance.pipeline.models import ClearanceCase, CustomsMessage, Receipt
 from clearance.pipeline.sweep import stuck_cases
@@ -147,6 +148,7 @@ def declaration_view(session: Session, case: ClearanceCase) -> dict[str, Any]:
         "order": _order_fields(order),
         "correctable": sorted(CORRECTABLE),
         "messages": [_message(m) for m in messages],
+        "documents": documents.case_documents(session, case.id),
         "preflight": preflight_findings(session, case, warehouse),
         "receipts": _receipts(session, case.id),
         "timeline": [_event(e) for e in outbox.timeline(session, "order", case.order_id)],
@@ -235,7 +237,37 @@ def exceptions(session: Session, principal: Principal) -> list[dict[str, Any]]:
     )
     groups.append(_held_before_declaring(session, visible))
     groups.append(_waiting_for_disk(session, visible))
-    return groups
+    return groups + _held_for_documents(session, visible) + [_tax_mismatches(session, visible)]
+
+
+def _tax_mismatches(session: Session, visible: dict[int, str]) -> dict[str, Any]:
+    """Cases whose CEB816 tax bill differs from the tax withheld at intake beyond tolerance."""
+    bills = taxbills.mismatched_cases(session, list(visible))
+    cases = session.scalars(select(ClearanceCase).where(col(ClearanceCase.id).in_(bills)))
+    rows = [
+        row | {"reason": taxbills.describe_mismatch(bills[case_id])}
+        for case_id, row in _rows_by_id(session, cases)
+    ]
+    return _group("tax_mismatch", "税单与代扣税款不符 tax bill differs from tax withheld", rows)
+
+
+def _held_for_documents(session: Session, visible: dict[int, str]) -> list[dict[str, Any]]:
+    """CEB621s waiting for their three documents: still in time, and overdue or refused (the
+    ones a person must chase); each row says what is missing. Released by the receipts."""
+    held = documents.held_cases(session, list(visible))
+    lacking = documents.lacking_by_case(session, held)
+    cases = session.scalars(select(ClearanceCase).where(col(ClearanceCase.id).in_(lacking)))
+    waiting: list[dict[str, Any]] = []
+    failed: list[dict[str, Any]] = []
+    for case_id, row in _rows_by_id(session, cases):
+        rows = lacking[case_id]
+        row = row | {"reason": documents.describe(rows)}
+        late = any(r.state in documents.FAILED for r in rows)
+        (failed if late else waiting).append(row)
+    return [
+        _group("documents_waiting", "等待三单 waiting for order/payment/waybill", waiting),
+        _group("documents_failed", "三单超时或被退 documents overdue or rejected", failed),
+    ]
 
 
 def _group(key: str, title: str, rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from sqlmodel import Session, col
 from clearance.broker.unmatched import open_count
 from clearance.dashboard.overview import counts_by_warehouse
 from clearance.pipeline.models import ClearanceCase
+from clearance.pipeline.taxbills import guarantee_balances
 from kit.auth import Principal, Role
 from kit.outbox import Event, utcnow
 from kit.queue import queue_depths
@@ -57,6 +58,7 @@ def snapshot(session: Session, principal: Principal) -> dict[str, Any]:
         ],
         "queues": queue_depths() if principal.role == Role.admin else {},
         "unmatched_receipts": open_count(session, principal),
+        "guarantees": guarantee_balances(session),
     }
 
 

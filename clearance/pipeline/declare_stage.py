@@ -11,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from clearance.pipeline.cases import cop_no_for, existing_cases
 from clearance.pipeline.declare import DeclarationInvalid, preload_for_orders, render_message
+from clearance.pipeline.documents import open_documents
 from clearance.pipeline.models import ClearanceCase
 from clearance.pipeline.rows import insert_returning, insert_rows, lock_in_id_order, table_of
 from declarations.model import InventoryLine
@@ -125,6 +126,7 @@ def _finish(session: Session, built: list[_Built], now: Any) -> int:
             .where(table_of(Parcel).c.id.in_(parcel_ids))
             .values(customs_state="declared")
         )
+        open_documents(session, [item.case for item in valid])  # 三单 first, CEB621 held
     outbox.record_many(session, [_event(item) for item in built])
     return len(valid)
 

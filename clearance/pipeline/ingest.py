@@ -9,6 +9,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select, text, union, update
 from sqlmodel import Session, col
 
+from clearance.pipeline.documents import apply_receipts
 from clearance.pipeline.models import ClearanceCase, CustomsMessage, Receipt
 from clearance.pipeline.state import (
     customs_may_move,
@@ -79,6 +80,7 @@ def ingest_files(session: Session, files: list[ReceiptFile]) -> dict[str, int]:
     if batch.unmatched:
         _place_unmatched(session, batch.unmatched)
     _write(session, batch, cases)
+    apply_receipts(session, [receipt for _, receipt in fresh])  # 312/412/512 release CEB621s
     return dict(batch.counts)
 
 

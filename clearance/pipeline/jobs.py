@@ -23,6 +23,7 @@ from clearance.pipeline.send_stage import BATCH as SEND_BATCH
 from clearance.pipeline.send_stage import send_for_orders, send_pending_batch
 from clearance.pipeline.ship_stage import gated_released, ship_cases
 from clearance.pipeline.state import check_move
+from clearance.pipeline.taxbills import store_file as store_tax_bills
 from declarations.receipts import parse_receipts
 from kit import outbox
 from kit import queue as jobs
@@ -160,9 +161,14 @@ def _unreadable(
     exchange: FolderExchange, incoming: IncomingFile, exc: DomainError, grace_s: float
 ) -> str:
     if exc.code == TAX_BILL:
-        # CEB816 is a tax bill, not a status: kept in the dated archive for the ledger.
-        exchange.done_many([incoming])
-        return "tax_bill"
+        # CEB816 is a tax bill, not a status: stored and reconciled, then archived.
+        try:
+            store_tax_bills(incoming.data)
+        except DomainError as bad:
+            exc = bad
+        else:
+            exchange.done_many([incoming])
+            return "tax_bill"
     if not exchange.unreadable(incoming, f"{exc.code}: {exc.message}", grace_s):
         return "retrying"  # perhaps still being written: read again after the grace
     log.warning("receipt %s refused: %s", incoming.name, exc)

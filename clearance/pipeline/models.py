@@ -1,10 +1,12 @@
-"""Tables of the pipeline: clearance cases, customs messages sent and receipts received."""
+"""Tables of the pipeline: clearance cases, customs messages sent, receipts received, the three
+documents of each case and customs' tax bills."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Numeric, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from kit.db import partial_index
@@ -91,3 +93,53 @@ class Receipt(SQLModel, table=True):
     warehouse_id: int | None = Field(default=None, foreign_key="warehouses.id")
     handled_at: datetime | None = None
     handled_by: str | None = Field(default=None, max_length=80)
+
+
+class OrderDocument(SQLModel, table=True):
+    """Whether customs has one of an order's three documents (三单: CEB311 order, CEB411
+    payment, CEB511 waybill): sent by us and answered (312/412/512), or filed by another party."""
+
+    __tablename__ = "order_documents"
+    __table_args__ = (UniqueConstraint("case_id", "doc_type"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="clearance_cases.id", index=True)
+    order_id: int = Field(foreign_key="orders.id", index=True)
+    warehouse_id: int = Field(foreign_key="warehouses.id")
+    doc_type: str = Field(max_length=8)
+    # clearway | platform | payment_company | carrier
+    sender: str = Field(max_length=16)
+    # filed_elsewhere | invalid | awaiting | declared | accepted | rejected | overdue
+    state: str = Field(max_length=16, index=True)
+    guid: str | None = Field(default=None, max_length=36, unique=True)
+    last_status: int | None = None
+    last_return_time: str | None = Field(default=None, max_length=17)
+    info: str = Field(default="", max_length=1000)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class TaxBill(SQLModel, table=True):
+    """A CEB816 tax bill for one inventory, reconciled with the tax withheld at intake."""
+
+    __tablename__ = "tax_bills"
+    __table_args__ = (UniqueConstraint("invt_no", "tax_no"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    invt_no: str = Field(max_length=18, index=True)
+    tax_no: str = Field(max_length=30)
+    guid: str = Field(max_length=64)
+    return_time: str = Field(max_length=17)
+    # 1 generated, 2 summarised, 3 void (cbec-facts §2.10)
+    status: str = Field(max_length=2)
+    assure_code: str = Field(default="", max_length=30, index=True)
+    customs_tax: Decimal = Field(sa_column=Column(Numeric(19, 2), nullable=False))
+    value_added_tax: Decimal = Field(sa_column=Column(Numeric(19, 2), nullable=False))
+    consumption_tax: Decimal = Field(sa_column=Column(Numeric(19, 2), nullable=False))
+    total: Decimal = Field(sa_column=Column(Numeric(19, 2), nullable=False))
+    withheld: Decimal | None = Field(default=None, sa_column=Column(Numeric(19, 2)))
+    # matched | mismatch | unmatched (no case with this invtNo)
+    outcome: str = Field(max_length=12, index=True)
+    case_id: int | None = Field(default=None, foreign_key="clearance_cases.id", index=True)
+    warehouse_id: int | None = Field(default=None, foreign_key="warehouses.id")
+    raw: str = Field(sa_column=Column(Text, nullable=False))
+    received_at: datetime = Field(default_factory=utcnow)

@@ -14,9 +14,11 @@ def wire() -> None:
     webhooks.subscribe()
     outbox.subscribe("parcel.matched", "declare", DECLARE_PENDING, drain=True)
     outbox.subscribe("clearance.declared", "submit", SUBMIT_PENDING, drain=True)
+    outbox.subscribe("clearance.documents_complete", "submit", SUBMIT_PENDING, drain=True)
     outbox.subscribe("parcel.shipped", "ship", SHIP_RELEASED, drain=True)
     outbox.subscribe("order.cancelled", "declare", "clearance.pipeline.jobs.cancel_orders")
     outbox.register_sweeper("clearance.pipeline.sweep.sweep_clearance")
+    outbox.register_sweeper("clearance.pipeline.documents.sweep_documents")
     outbox.register_sweeper("clearance.printing.service.sweep_print_jobs")
 
 

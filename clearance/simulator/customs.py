@@ -14,6 +14,7 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -22,6 +23,7 @@ from pathlib import Path
 from lxml import etree
 
 from clearance.gateway.folder import atomic_write
+from clearance.pipeline import documents
 from clearance.pipeline.config import pipeline_settings
 from clearance.simulator.register import CustomsRegister, Filed, buyer_year
 from clearance.simulator.wording import refusal_text
@@ -112,6 +114,7 @@ class CustomsSimulator:
         require_documents: bool = False,
         rates: Rates = Rates(),
         receipts_per_file: int = 1,
+        filed_elsewhere: Callable[[str], frozenset[str]] = lambda _: frozenset(),
     ) -> None:
         self.send_dir = send_dir
         self.receive_dir = receive_dir
@@ -120,6 +123,9 @@ class CustomsSimulator:
         self.require_documents = require_documents
         self.rates = rates
         self.receipts_per_file = max(1, receipts_per_file)
+        # The simulator also plays the platform, payment company and carrier: the documents they
+        # file (per warehouse, by logisticsCode) count as received.
+        self.filed_elsewhere = filed_elsewhere
         self.orders: dict[str, Order311] = {}
         self.payments: dict[str, Payment411] = {}
         self.waybills: dict[tuple[str, str], Waybill511] = {}
@@ -147,6 +153,7 @@ class CustomsSimulator:
                 pipeline_settings().simulator_reject_rate,
             ),
             receipts_per_file=settings.simulator_receipts_per_file,
+            filed_elsewhere=documents.filed_elsewhere,
         )
 
     def step(self) -> int:
@@ -295,7 +302,9 @@ class CustomsSimulator:
             spent_this_year=self._spent(inv),
             require_documents=self.require_documents,
         )
-        return problems + [p for p in (self._reused_waybill(inv),) if p]
+        elsewhere = self.filed_elsewhere(inv.logistics_code)
+        kept = [p for p in problems if p.code != "missing_document" or p.field not in elsewhere]
+        return kept + [p for p in (self._reused_waybill(inv),) if p]
 
     def _spot_check(self, inv: Inventory) -> list[Problem]:
         """A share of first filings is refused naming one field; a change (appType 2) passes
