@@ -5,7 +5,7 @@ after logging out. It now names a row here; logging out, a password change, disa
 revoking the key marks the row ended and the cookie stops working on its next request.
 
 Revision ID: 0014_server_sessions
-Revises: 0012_send_retries
+Revises: 0013_unique_codes
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0014_server_sessions"
-down_revision: str | None = "0012_send_retries"
+down_revision: str | None = "0013_unique_codes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -7,7 +7,7 @@ indivisible item over CNY 5,000 pays full duty, so SKUs carry a tariff rate and 
 Goods returned through CEB625/626 give the buyer's annual allowance back (`returned_value`).
 
 Revision ID: 0015_tax_inputs
-Revises: 0012_send_retries
+Revises: 0014_server_sessions
 """
 
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015_tax_inputs"
-down_revision: str | None = "0012_send_retries"
+down_revision: str | None = "0014_server_sessions"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -10,7 +10,7 @@ The new case state `declared_to_eport` needs no change: states are not constrain
 database.
 
 Revision ID: 0016_customs_steps
-Revises: 0012_send_retries
+Revises: 0015_tax_inputs
 """
 
 from collections.abc import Sequence
@@ -20,7 +20,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0016_customs_steps"
-down_revision: str | None = "0012_send_retries"
+down_revision: str | None = "0015_tax_inputs"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -6,7 +6,7 @@ from their receipts or because another party files them; the CEB621 waits (trans
 inventory and reconciled with the tax withheld at intake.
 
 Revision ID: 0017_three_documents
-Revises: 0012_send_retries
+Revises: 0016_customs_steps
 """
 
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0017_three_documents"
-down_revision: str | None = "0012_send_retries"
+down_revision: str | None = "0016_customs_steps"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
