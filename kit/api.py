@@ -204,6 +204,10 @@ async def http_error(_request: Request, error: Exception) -> Response:
     """Framework errors (unknown route, wrong method, redirects to log in) in the one shape."""
     assert isinstance(error, StarletteHTTPException)
     code = f"http_{error.status_code}"
-    body = {"code": code, "message": str(error.detail), "message_zh": message_zh(code)}
-    body["field"] = None
+    body = {
+        "code": code,
+        "message": str(error.detail),
+        "message_zh": message_zh(code),
+        "field": None,
+    }
     return JSONResponse(body, status_code=error.status_code, headers=error.headers)
