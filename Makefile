@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test soak lint format typecheck bench services system-deps clean
+.PHONY: run test soak lint format typecheck bench services system-deps clean messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -26,6 +26,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+
+# Page strings: extract every _("…") into the template, then merge it into each language's .po
+# (translate the new empty msgstr entries; the app compiles the .po when it starts).
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output -o kit/locale/clearway.pot .
+	$(BIN)/pybabel update -i kit/locale/clearway.pot -d kit/locale -D clearway --no-fuzzy-matching
 
 format: $(STAMP)
 	$(BIN)/ruff format .

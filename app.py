@@ -31,7 +31,7 @@ from clearance.tracking import pages as tracking_pages
 from clearance.webhooks import api as webhooks_api
 from clearance.webhooks import pages as webhooks_pages
 from kit import api as kit_api
-from kit import login
+from kit import i18n, login
 from kit.auth import Role
 from kit.db import get_engine
 from kit.errors import (
@@ -44,6 +44,7 @@ from kit.errors import (
     Unavailable,
     ValidationFailed,
 )
+from kit.errors_zh import message_zh
 from kit.pages import templates
 from kit.queue import EmbeddedWorker, get_redis
 from kit.secret import check_production_secret
@@ -97,13 +98,25 @@ def _status_of(error: DomainError) -> int:
     return 400
 
 
+def _with_zh(issue: dict[str, str]) -> dict[str, str]:
+    return {**issue, "message_zh": message_zh(issue["code"])}
+
+
+def _headline_code(error: DomainError) -> str:
+    """A validation error's headline is its first issue, in English and so in Chinese too."""
+    return error.issues[0].code if isinstance(error, ValidationFailed) else error.code
+
+
 async def domain_error(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, DomainError)
-    body: dict[str, object] = {"code": error.code, "message": error.message, "field": error.field}
+    body: dict[str, object] = {
+        "code": error.code,
+        "message": error.message,
+        "message_zh": error.message_zh or message_zh(_headline_code(error)),
+        "field": error.field,
+    }
     if isinstance(error, ValidationFailed):
-        body["errors"] = [issue.as_dict() for issue in error.issues]
-    if error.message_zh:
-        body["message_zh"] = error.message_zh
+        body["errors"] = [_with_zh(issue.as_dict()) for issue in error.issues]
     if error.details:
         body["details"] = error.details
     retry_after = getattr(error, "retry_after_s", None)
@@ -140,17 +153,20 @@ async def redis_away(request: Request, _error: Exception) -> Response:
 async def request_invalid(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     errors = [
-        {
-            "field": ".".join(str(p) for p in e["loc"][1:]) or "body",
-            "code": e["type"],
-            "message": e["msg"],
-        }
+        _with_zh(
+            {
+                "field": ".".join(str(p) for p in e["loc"][1:]) or "body",
+                "code": e["type"],
+                "message": e["msg"],
+            }
+        )
         for e in error.errors()
     ]
     first = errors[0] if errors else {"field": "body", "message": "invalid request"}
     body = {
         "code": "validation_failed",
         "message": first["message"],
+        "message_zh": first.get("message_zh", message_zh("validation_failed")),
         "field": first["field"],
         "errors": errors,
     }
@@ -212,6 +228,7 @@ def create_app(*, background: bool = False) -> FastAPI:
         description="Customs clearance and bonded-warehouse logistics for China "
         "cross-border e-commerce imports (1210 bonded / 9610 direct).",
     )
+    app.add_middleware(i18n.LanguageMiddleware)
     app.add_exception_handler(DomainError, domain_error)
     app.add_exception_handler(RequestValidationError, request_invalid)
     # A database or Redis restart: 503 and Retry-After, so that callers wait and send again.

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kit import guards
+from kit.errors_zh import message_zh
 from kit.web import SECURITY_SCHEMES
 
 log = logging.getLogger("clearway.http")
@@ -205,5 +206,11 @@ def _log_with_request_ids() -> None:
 async def http_error(_request: Request, error: Exception) -> Response:
     """Framework errors (unknown route, wrong method, redirects to log in) in the one shape."""
     assert isinstance(error, StarletteHTTPException)
-    body = {"code": f"http_{error.status_code}", "message": str(error.detail), "field": None}
+    code = f"http_{error.status_code}"
+    body = {
+        "code": code,
+        "message": str(error.detail),
+        "message_zh": message_zh(code),
+        "field": None,
+    }
     return JSONResponse(body, status_code=error.status_code, headers=error.headers)

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from kit import throttle
+from kit import i18n, throttle
 from kit.auth import (
     Principal,
     Role,
@@ -129,3 +129,15 @@ def logout(request: Request, session: SessionDep) -> Response:
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
+
+
+@router.post("/language")
+def switch_language(
+    language: Annotated[str, Form()], next: Annotated[str, Form()] = "/"
+) -> Response:
+    """The header's language switch: a year-long preference cookie, then back to the same page."""
+    reply = RedirectResponse(safe_next(next), status_code=303)
+    if language in i18n.LANGUAGES:
+        year = 365 * 24 * 3600
+        reply.set_cookie(i18n.LANGUAGE_COOKIE, language, max_age=year, samesite="lax")
+    return reply

@@ -30,8 +30,8 @@ from kit.settings import get_settings
 from kit.web import declared_roles, require
 from tests.conftest import Stack
 from tests.factories import api_key, auth, order_payload
-from tests.warehouses.test_bulk_intake import _csv
 from tests.identities import MERCHANT_A, MERCHANT_B, merchant_key, place_order
+from tests.warehouses.test_bulk_intake import _csv
 from warehouses.models import FloorException, Order, Parcel
 
 A, B, ANY, MISSING = Role.admin, Role.broker, tuple(Role), "missing"

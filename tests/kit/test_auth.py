@@ -141,6 +141,7 @@ def test_request_ids_and_the_one_error_shape(client: TestClient) -> None:
     assert missing.json() == {
         "code": "missing_api_key",
         "message": missing.json()["message"],
+        "message_zh": "缺少 API 密钥",
         "field": None,
     }
     unknown = client.get("/api/v1/nothing-here", headers={"X-Request-ID": "bad id!"})

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from kit.auth import Principal, Role
 from kit.errors import NotFound
+from kit.i18n import N_
 from kit.pages import templates
 from kit.web import SessionDep, require_page
 from warehouses.floor.station import floor_summary
@@ -21,6 +22,14 @@ from warehouses.models import Warehouse
 
 router = APIRouter(include_in_schema=False)
 REASONS = ("unknown", "ambiguous", "wrong_warehouse", "overweight", "underweight", "cancelled")
+REASON_LABELS = {
+    "unknown": N_("unknown"),
+    "ambiguous": N_("ambiguous code"),
+    "wrong_warehouse": N_("wrong warehouse"),
+    "overweight": N_("overweight"),
+    "underweight": N_("underweight"),
+    "cancelled": N_("cancelled"),
+}
 FloorPage = Annotated[Principal, Depends(require_page(Role.staff, Role.admin))]
 STATION_NAME = r"^[\w.-]+$"
 Station = Annotated[str, Query(min_length=1, max_length=40, pattern=STATION_NAME)]
@@ -38,6 +47,7 @@ def _warehouse(session: Session, code: str, principal: Principal) -> Warehouse:
 
 def _page(request: Request, name: str, principal: Principal, **context: Any) -> HTMLResponse:
     context |= {"principal": principal, "csrf_token": getattr(request.state, "csrf_token", "")}
+    context["reason_labels"] = REASON_LABELS
     return templates.TemplateResponse(request, name, context)
 
 
