@@ -7,6 +7,7 @@ otherwise they go to a temporary folder."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ CLIPPED = """() => [...document.querySelectorAll(
     return cut || (!scrolls && (box.left < 0 || box.right > window.innerWidth + 1));
   })
   .map((el) => el.outerHTML.slice(0, 120))"""
+AUTO_REFRESH = re.compile(r'<meta http-equiv="refresh"[^>]*>')
 SIDEWAYS = "document.documentElement.scrollWidth - window.innerWidth"
 
 
@@ -113,6 +115,12 @@ def screens_dir(tmp_path_factory: Any) -> Path:
     return folder
 
 
+def _without_auto_refresh(route: Any) -> None:
+    """Serve the page without its meta refresh, so a reload cannot land between the checks."""
+    response = route.fetch()
+    route.fulfill(response=response, body=AUTO_REFRESH.sub("", response.text()))
+
+
 def _open(browser: Any, server: str, demo: Demo, screen: Screen, width: int) -> Any:
     """A fresh tab of `width`×800 on the screen's page, logged in as its role."""
     page = browser.new_context(viewport={"width": width, "height": 800}).new_page()
@@ -121,6 +129,7 @@ def _open(browser: Any, server: str, demo: Demo, screen: Screen, width: int) -> 
         page.goto(f"{server}/login?next={path}")
         page.fill("input[name=api_key]", demo.keys[screen.role])
         page.click("button[type=submit]")
+    page.route(f"{server}{path}", _without_auto_refresh)
     page.goto(f"{server}{path}")
     assert page.url == f"{server}{path}"
     page.wait_for_load_state("networkidle")
