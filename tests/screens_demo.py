@@ -12,7 +12,7 @@ from kit.auth import Role
 from tests.browser import free_port
 from tests.clearance.broker_flow import wait_until
 from tests.clearance.test_broker_browser import _rejected_parcel
-from tests.factories import api_key, auth
+from tests.factories import api_key, auth, order_payload
 from tests.identities import MERCHANT_A, MERCHANT_B, merchant_key, place_order
 
 # (warehouse, merchant, scanned at its warehouse); order numbers come from the demo generator.
@@ -36,6 +36,7 @@ class Demo:
     keys: dict[str, str]
     released: str = ""
     rejected: str = ""
+    rejected_tracking_no: str = ""
     unscanned: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -103,6 +104,7 @@ def build_demo(server: str) -> Demo:
     _add_printer(server, demo.keys["admin"])
     scanned = _place_orders(demo, server)
     demo.rejected = _rejected_parcel(server)
+    demo.rejected_tracking_no = order_payload(3, "HZ")["tracking_no"]
     _floor_exceptions(server, demo.keys["staff"])
     admin = demo.keys["admin"]
     for order in scanned:

@@ -60,6 +60,13 @@ def _scan_a_parcel(page: Any, demo: Demo, width: int) -> None:
     )
 
 
+def _scan_what_customs_holds(page: Any, demo: Demo, width: int) -> None:
+    """At the gate, the parcel customs rejected: the locked verdict waits for Esc or OK."""
+    page.keyboard.type(demo.rejected_tracking_no)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#verdict.not_released #ack-button")
+
+
 SCREENS = (
     Screen("login", "/login", "", "input[name=username]"),
     Screen("overview", "/", "", "header a[href='/login']"),
@@ -73,6 +80,14 @@ SCREENS = (
         then=_scan_a_parcel,
     ),
     Screen("gate", "/floor/HZ/gate", "staff", "#code", focused_on_load=True),
+    Screen(
+        "gate-not-released",
+        "/floor/HZ/gate/gate-2",
+        "staff",
+        "#code",
+        focused_on_load=True,
+        then=_scan_what_customs_holds,
+    ),
     Screen("warehouse", "/floor/HZ", "staff", ".actions a[href='/floor/HZ/scan']"),
     Screen("warehouse-exceptions", "/floor/HZ/exceptions", "staff", "#rows button"),
     Screen("printers", "/printers/HZ", "admin", "#add-printer input[name=name]"),
