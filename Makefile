@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test soak lint format typecheck bench services system-deps clean messages
+.PHONY: run test soak lint format typecheck bench screens services system-deps clean messages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -50,6 +50,11 @@ test: $(STAMP) services
 soak: $(STAMP) services
 	bash scripts/system-deps.sh --test
 	$(BIN)/python scripts/soak.py
+
+# Every page at 1280×800 and 480×800 into docs/screens/ (a plain `make test` writes them to tmp).
+screens: $(STAMP) services
+	bash scripts/system-deps.sh --test
+	CLEARWAY_SCREENS=docs/screens $(BIN)/python -m pytest -q tests/test_screens.py
 
 bench: $(STAMP) services system-deps
 	$(BIN)/python -m bench

@@ -58,14 +58,21 @@ def live_server(*, background: bool = False) -> Iterator[str]:
 
 
 @contextmanager
-def chromium_page(width: int = 1200, height: int = 900) -> Iterator[Any]:
-    """A fresh headless Chromium tab (skips the test where Debian's chromium is missing)."""
+def chromium() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright (skips where chromium is missing)."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed")
     playwright_api = pytest.importorskip("playwright.sync_api")
     with playwright_api.sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            yield browser.new_page(viewport={"width": width, "height": height})
+            yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def chromium_page(width: int = 1200, height: int = 900) -> Iterator[Any]:
+    """A fresh headless Chromium tab (skips the test where Debian's chromium is missing)."""
+    with chromium() as browser:
+        yield browser.new_page(viewport={"width": width, "height": height})
