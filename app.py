@@ -99,7 +99,8 @@ def _status_of(error: DomainError) -> int:
 
 
 def _with_zh(issue: dict[str, str]) -> dict[str, str]:
-    return {**issue, "message_zh": message_zh(issue["code"])}
+    """An issue's own Chinese message (it may name the figures), else the code's catalogue one."""
+    return {"message_zh": message_zh(issue["code"]), **issue}
 
 
 def _headline_code(error: DomainError) -> str:

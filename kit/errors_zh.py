@@ -124,6 +124,20 @@ MESSAGES_ZH: dict[str, str] = {
     "value_error": "取值无效",
     "date_from_datetime_parsing": "日期格式不正确",
     "datetime_parsing": "日期时间格式不正确",
+    "bad_carrier": "仓库承运商设置有误",
+    "code_in_use": "该编号已被本仓库的另一订单使用",
+    "loopback_only": "本系统只向本机地址发送",
+    "port_not_allowed": "该端口不允许使用，请联系管理员",
+    "receipt_not_found": "未找到该回执",
+    "refusals_not_found": "未找到该拒收记录文件",
+    "replay_too_large": "一次重放的事件过多，请缩小时间范围",
+    "too_many_rows": "导入的行数超过上限",
+    "spool_outside_data_dir": "打印目录须位于数据目录之内",
+    "printer_port_not_allowed": "该打印机端口不允许使用",
+    "printer_host_not_allowed": "打印机地址不在允许的网络内",
+    "printer_host_unknown": "打印机地址无法解析",
+    "bad_printer_option": "打印机超时或重试次数超出范围",
+    "bad_cups_queue": "CUPS 队列名称不合法",
 }
 
 

@@ -68,7 +68,7 @@ class Settings(BaseSettings):
     # as https (Secure cookies) and the login throttle sees the real client address.
     trusted_proxies: str = "127.0.0.1"
     # Request bodies larger than this are refused (413) before anything parses them.
-    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
     # The overview page and /metrics without logging in: None means on in the embedded demo
     # (no REDIS_URL) and off in production, where they need an admin.
     public_status_pages: bool | None = None
@@ -77,6 +77,18 @@ class Settings(BaseSettings):
     # Webhooks and printers reach only loopback addresses and spool folders inside data_dir:
     # for tests and fuzzing, which must never send traffic off the machine (kit/outbound.py).
     outbound_loopback_only: bool = False
+    # Where a tcp:// printer may be: printers sit on the warehouse LAN (JSON lists).
+    printer_networks: list[str] = Field(
+        default_factory=lambda: [
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "127.0.0.0/8",
+            "::1/128",
+            "fc00::/7",
+        ]
+    )
+    printer_ports: list[int] = Field(default_factory=lambda: [9100, 9101, 9102, 9103, 6101])
 
     @model_validator(mode="after")
     def _derive_paths(self) -> Settings:

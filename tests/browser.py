@@ -76,3 +76,13 @@ def chromium_page(width: int = 1200, height: int = 900) -> Iterator[Any]:
     """A fresh headless Chromium tab (skips the test where Debian's chromium is missing)."""
     with chromium() as browser:
         yield browser.new_page(viewport={"width": width, "height": height})
+
+
+def wait_until(page: Any, expression: str, timeout_s: float = 15.0) -> None:
+    """Poll `expression` in the page until it is truthy. Playwright's wait_for_function builds
+    its predicate with eval, which the pages' Content-Security-Policy (rightly) forbids."""
+    deadline = time.monotonic() + timeout_s
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout_s} s: {expression}")
+        page.wait_for_timeout(50)

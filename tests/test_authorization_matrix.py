@@ -327,6 +327,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/redoc"): public(200),
     ("GET", "/login"): public(200),
     ("POST", "/login"): public(422),
+    ("POST", "/language"): public(303, form=_fixed({"language": "en", "next": "/"})),
     ("GET", "/"): Rule((A,), (200,)),
     ("GET", "/metrics"): Rule((A,), (200,)),
     ("GET", "/health"): public(200),
@@ -396,6 +397,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", f"{V1}/broker/declarations"): Rule(BROKER, (200,)),
     ("GET", f"{V1}/broker/declarations/{{cop_no}}"): Rule(BROKER, (200,), 404),
     ("GET", f"{V1}/broker/exceptions"): Rule(BROKER, (200,)),
+    ("GET", f"{V1}/broker/receipts/unmatched"): Rule(BROKER, (200,)),
+    # No receipt is unmatched in this world: every id is missing (tenancy of real ones:
+    # tests/clearance/test_unmatched_receipts.py).
+    ("POST", f"{V1}/broker/receipts/{{receipt_id}}/handled"): Rule(
+        BROKER, (404,), 404, alias={"receipt_id": "event_id"}
+    ),
     ("POST", f"{V1}/broker/declarations/{{cop_no}}/correct"): Rule(
         BROKER, (409,), 404, json=_fixed({"buyer_name": "authz"})
     ),
@@ -435,6 +442,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/webhooks/{endpoint_id}/enable"): Rule(HOOKS, (303,), 404),
     ("GET", "/broker"): Rule(BROKER, (200,)),
     ("GET", "/broker/exceptions"): Rule(BROKER, (200,)),
+    ("GET", "/broker/receipts"): Rule(BROKER, (200,)),
     ("GET", "/broker/declarations/{cop_no}"): Rule(BROKER, (200,), 404),
     ("GET", "/printers/{code}"): Rule(FLOOR, (200,), 403),
     ("POST", "/printers/{code}/add"): Rule((A,), (303,), form=_printer),

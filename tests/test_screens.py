@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import chromium, live_server
+from tests.browser import chromium, live_server, wait_until
 from tests.conftest import make_stack
 from tests.screens_demo import Demo, build_demo
 
@@ -54,9 +54,10 @@ def _scan_a_parcel(page: Any, demo: Demo, width: int) -> None:
     order = demo.unscanned[SIZES.index((width, 800))]
     page.keyboard.type(order["tracking_no"])
     page.keyboard.press("Enter")
-    page.wait_for_function(
+    wait_until(
+        page,
         "(() => { const i = document.getElementById('label-preview');"
-        " return i && i.complete && i.naturalWidth > 300; })()"
+        " return i && i.complete && i.naturalWidth > 300; })()",
     )
 
 

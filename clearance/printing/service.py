@@ -12,6 +12,7 @@ from sqlalchemy import JSON, Column, Table, UniqueConstraint, update
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from clearance.printing.labeling import labels_for_orders
+from clearance.printing.targets import check_printer_url
 from kit import outbound, outbox
 from kit import queue as jobs
 from kit.auth import Principal, Role
@@ -140,6 +141,7 @@ def _check_spec(spec: PrinterSpec) -> None:
     except ValueError as exc:
         raise ValidationFailed.one("url", "unsupported_url", str(exc)) from exc
     check_target(spec.url)
+    check_printer_url(spec.url)
     if spec.resident_font and spec.kind != "zpl":
         raise ValidationFailed.one(
             "resident_font", "not_a_label_printer", "only ZPL printers have resident fonts"
@@ -434,6 +436,7 @@ def run_print_job(job_id: int) -> str:
         return "skipped"
     try:
         check_target(claim.url)
+        check_printer_url(claim.url)
         data = _render(claim)
         printer_from_url(claim.url).send(data, job_name=f"clearway-print-{job_id}")
     except (PrintError, LabelFontError, ValidationFailed) as exc:

@@ -13,6 +13,7 @@ from clearance.printing.labeling import label_data
 from clearance.printing.service import font_warning
 from kit.db import session_scope
 from kit.errors import ValidationFailed
+from kit.settings import get_settings
 from labels.layout import wave_texts
 from tests.conftest import Stack
 from tests.factories import api_key, auth
@@ -43,9 +44,14 @@ def test_a_missing_resident_font_is_warned_about(
         assert "E:SIMSUN.TTF" in warning["zh"] and "preview" in warning["en"]
 
 
+def _spool(name: str) -> str:
+    """A spool folder inside the data directory, where printer spools must be."""
+    return f"spool://{(get_settings().data_dir / 'spool-test' / name).as_posix()}"
+
+
 def test_the_printers_page_warns_until_the_font_list_has_the_font(stack: Stack) -> None:
     client = TestClient(create_app())
-    body = {"name": "zebra-1", "kind": "zpl", "url": "spool:///tmp/never"}
+    body = {"name": "zebra-1", "kind": "zpl", "url": _spool("never")}
     body |= {"resident_font": "E:SIMSUN.TTF", "fonts": "Z:ARIAL.TTF"}
     added = client.post(PRINTERS, json=body, headers=auth(api_key()))
     assert added.status_code == 201 and added.json()["fonts"] == "Z:ARIAL.TTF"

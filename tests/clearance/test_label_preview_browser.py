@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from kit.auth import Role
-from tests.browser import chromium_page, live_server
+from tests.browser import chromium_page, live_server, wait_until
 from tests.clearance.test_broker_browser import _rejected_parcel
 from tests.conftest import Stack
 from tests.factories import api_key
@@ -42,7 +42,7 @@ def _scan(page: Any, code: str) -> None:
     before = page.locator("#recent tbody tr").count()
     page.keyboard.type(code)
     page.keyboard.press("Enter")
-    page.wait_for_function(f"document.querySelectorAll('#recent tbody tr').length > {before}")
+    wait_until(page, f"document.querySelectorAll('#recent tbody tr').length > {before}")
 
 
 def test_the_scan_station_shows_the_label_of_a_matched_parcel(embedded: Stack) -> None:
@@ -52,7 +52,7 @@ def test_the_scan_station_shows_the_label_of_a_matched_parcel(embedded: Stack) -
         page.wait_for_selector("#code:focus")
         assert page.is_hidden("#label-figure")
         _scan(page, order["tracking_no"])
-        page.wait_for_function(LOADED)
+        wait_until(page, LOADED)
         assert page.is_visible("#label-figure")
         assert page.evaluate("document.activeElement.id") == "code"
         page.locator("#label-preview").screenshot(path="/tmp/scan-station-label.png")
@@ -66,5 +66,5 @@ def test_the_broker_declaration_page_shows_the_orders_label(embedded: Stack) -> 
         cop_no = _rejected_parcel(server)
         broker = api_key(Role.broker, warehouse_codes=("HZ",))
         _log_in(page, server, f"/broker/declarations/{cop_no}", broker)
-        page.wait_for_function(LOADED)
+        wait_until(page, LOADED)
         assert "ZPL" in page.inner_text("#label figcaption")

@@ -15,6 +15,7 @@ from kit import outbox
 from kit.auth import Role
 from kit.db import session_scope
 from kit.queue import run_burst
+from kit.settings import get_settings
 from labels import render_zpl
 from tests.clearance.test_printing import LoopbackPrinter, printer_server  # noqa: F401
 from tests.conftest import Stack
@@ -25,8 +26,13 @@ from warehouses.models import Order, Parcel
 PRINTERS = "/api/v1/warehouses/HZ/printers"
 
 
+def _spool(name: str) -> str:
+    """A spool folder inside the data directory, where printer spools must be."""
+    return f"spool://{(get_settings().data_dir / 'spool-test' / name).as_posix()}"
+
+
 def _add(client: TestClient, **changes: Any) -> dict[str, Any]:
-    body = {"name": "zebra-1", "kind": "zpl", "url": "spool:///tmp/never", **changes}
+    body = {"name": "zebra-1", "kind": "zpl", "url": _spool("never"), **changes}
     response = client.post(PRINTERS, json=body, headers=auth(api_key()))
     assert response.status_code == 201, response.text
     return dict(response.json())
@@ -123,7 +129,7 @@ def test_admins_edit_printers_and_every_change_is_audited(stack: Stack) -> None:
 def test_a_printer_never_used_is_deleted_one_that_printed_is_disabled(stack: Stack) -> None:
     order_no = place_order(1, "HZ")["order_no"]
     client = TestClient(create_app())
-    unused, used = _add(client), _add(client, name="used", url="spool:///tmp/cw-printers-test")
+    unused, used = _add(client), _add(client, name="used", url=_spool("used"))
     assert _print(client, [order_no], "used")["status"] == "sent"
     admin = auth(api_key())
     gone = client.delete(f"{PRINTERS}/{unused['id']}", headers=admin)

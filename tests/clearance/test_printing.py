@@ -24,6 +24,7 @@ from kit.auth import Role
 from kit.db import session_scope
 from kit.outbox import utcnow
 from kit.queue import get_queue, get_redis, run_burst
+from kit.settings import get_settings
 from labels import render_zpl
 from tests.conftest import Stack
 from tests.factories import api_key, auth
@@ -66,10 +67,17 @@ class LoopbackPrinter:
 
 
 @pytest.fixture
-def printer_server() -> Iterator[LoopbackPrinter]:
+def printer_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopbackPrinter]:
     server = LoopbackPrinter()
+    allow_printer_port(monkeypatch, server.port)
     yield server
     server.close()
+
+
+def allow_printer_port(monkeypatch: pytest.MonkeyPatch, port: int) -> None:
+    """Fake printers listen on a free port, not the LAN printers' 9100."""
+    monkeypatch.setenv("CLEARWAY_PRINTER_PORTS", f"[{port}]")
+    get_settings.cache_clear()
 
 
 def _closed_port() -> int:
@@ -136,10 +144,14 @@ def test_a_batch_reaches_a_tcp_printer_as_one_zpl_stream(
         assert ("label.printed", "staff:test-staff") in _topics(order_no)
 
 
-def test_a_dead_printer_fails_the_job_quickly_with_a_reason(stack: Stack) -> None:
+def test_a_dead_printer_fails_the_job_quickly_with_a_reason(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
     order_no = place_order(1, "HZ")["order_no"]
     client = TestClient(create_app())
-    _add_printer(client, "gone", "zpl", f"tcp://127.0.0.1:{_closed_port()}?retries=1&timeout=2")
+    port = _closed_port()
+    allow_printer_port(monkeypatch, port)
+    _add_printer(client, "gone", "zpl", f"tcp://127.0.0.1:{port}?retries=1&timeout=2")
     staff = _staff()
     queued = _print(client, staff, [order_no], printer="gone")
     started = time.monotonic()

@@ -48,6 +48,7 @@ def test_unknown_sku_and_missing_field_are_reported_per_field(stack: Stack) -> N
         "field": "lines[0].sku",
         "code": "sku_not_in_account_book",
         "message": "SKU NOPE is not in warehouse HZ's bonded account book",
+        "message_zh": "该商品未在账册中备案",
     }
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from kit.auth import Role
-from tests.browser import chromium_page, live_server
+from tests.browser import chromium_page, live_server, wait_until
 from tests.conftest import Stack
 from tests.factories import api_key
 from tests.identities import place_order
@@ -43,7 +43,7 @@ def _scan(page, code: str) -> None:
     before = page.locator("#recent tbody tr").count()
     page.keyboard.type(code)
     page.keyboard.press("Enter")
-    page.wait_for_function(f"document.querySelectorAll('#recent tbody tr').length > {before}")
+    wait_until(page, f"document.querySelectorAll('#recent tbody tr').length > {before}")
 
 
 def _seen(page) -> tuple[str, str, str]:
