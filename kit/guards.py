@@ -7,9 +7,10 @@ import json
 import secrets
 
 from fastapi import FastAPI
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from kit.asgi import HttpMiddleware
 from kit.settings import get_settings
 
 NONCE_KEY = "csp_nonce"
@@ -50,17 +51,11 @@ def security_headers(path: str, nonce: str) -> list[tuple[bytes, bytes]]:
     ]
 
 
-class SecurityHeadersMiddleware:
+class SecurityHeadersMiddleware(HttpMiddleware):
     """Puts a fresh nonce in the request state (templates write it on their <script> tags) and
     the security headers on every response."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         nonce = secrets.token_urlsafe(16)
         scope.setdefault("state", {})[NONCE_KEY] = nonce
         extra = security_headers(scope["path"], nonce)
@@ -75,17 +70,11 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-class BodyLimitMiddleware:
+class BodyLimitMiddleware(HttpMiddleware):
     """Refuses a body over `max_body_bytes` with 413 before the app reads it: by its
     Content-Length, or, sent without one (chunked), once that many bytes have arrived."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         limit = get_settings().max_body_bytes
         length = _content_length(scope)
         if length is not None:

@@ -10,7 +10,9 @@ from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
+
+from kit.asgi import HttpMiddleware
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 DOMAIN = "clearway"
@@ -93,16 +95,10 @@ def _cookie(headers: dict[bytes, bytes], name: str) -> str | None:
     return None
 
 
-class LanguageMiddleware:
+class LanguageMiddleware(HttpMiddleware):
     """Sets the request's language before any page or error handler renders text."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = dict(scope["headers"])
         accept = headers.get(b"accept-language", b"").decode("latin-1")
         token = _current.set(choose_language(_cookie(headers, LANGUAGE_COOKIE), accept))
