@@ -9,6 +9,8 @@ from pydantic import BaseModel, Field
 
 class HourCount(BaseModel):
     hour: datetime
+    # The same hour as people read it (Beijing time, two digits): the page shows this one.
+    hour_beijing: str = Field(examples=["14"])
     scanned: int = Field(examples=[120])
     released: int = Field(examples=[95])
 

@@ -16,6 +16,7 @@ from clearance.broker.unmatched import open_count
 from clearance.dashboard.overview import counts_by_warehouse
 from clearance.pipeline.models import ClearanceCase
 from clearance.pipeline.taxbills import guarantee_balances
+from declarations.fmt import china_time
 from kit.auth import Principal, Role
 from kit.outbox import Event, utcnow
 from kit.queue import queue_depths
@@ -102,7 +103,10 @@ def _bucket(now: datetime, scans: list[datetime], released: list[datetime]) -> l
             slot = moment.replace(minute=0, second=0, microsecond=0)
             if slot in slots:
                 slots[slot][kind] += 1
-    return [{"hour": slot.isoformat(), **counts} for slot, counts in slots.items()]
+    return [
+        {"hour": slot.isoformat(), "hour_beijing": f"{china_time(slot):%H}", **counts}
+        for slot, counts in slots.items()
+    ]
 
 
 def _state_events(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -57,6 +57,9 @@ def test_time_in_status_and_rates(stack: Stack) -> None:
     assert hz["rates"] == {"cases": 2, "rejected_rate": 0.5, "inspection_rate": 0.0}
     assert sum(hour["released"] for hour in hz["per_hour"]) == 1
     assert len(hz["per_hour"]) == dashboard.HOURS
+    for hour in hz["per_hour"]:  # people read Beijing hours, whatever the server's TZ
+        utc_hour = datetime.fromisoformat(hour["hour"]).astimezone(UTC).hour
+        assert hour["hour_beijing"] == f"{(utc_hour + 8) % 24:02d}"
     assert set(data["queues"]) >= {"webhooks", "declare"}
 
 
